@@ -1,0 +1,108 @@
+# limpet - one Makefile. `make` builds everything into build/; `make V=1` shows the commands.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+BUILD   := build
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTI   := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SAN      ?= -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD)/skel
+LDLIBS   := -lbpf -lelf -lz
+BPFFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf \
+	    $(if $(MULTI),-I/usr/include/$(MULTI))
+
+ABI      := $(wildcard include/limpet/*.h)
+BPF_HDRS := $(wildcard bpf/*.h) $(ABI)
+BPF_PROGS := balancer decap baseline bench_wrap
+SKELS    := $(patsubst %,$(BUILD)/skel/%.skel.h,$(BPF_PROGS))
+
+# user-space modules shared by the programs and tests
+DP_SRCS  := user/dataplane.c user/maglev.c user/log.c
+DP_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(DP_SRCS))
+DP_SAN   := $(patsubst user/%.c,$(BUILD)/san/%.o,$(DP_SRCS))
+PKT_SAN  := $(BUILD)/san/pkt.o
+
+PROGS    := $(BUILD)/limpet-dpdemo
+TESTS    := $(BUILD)/test_maglev $(BUILD)/test_xdp
+BENCHES  := $(BUILD)/bench_xdp
+
+.PHONY: all deps test bench demo clean
+all: $(PROGS) $(TESTS) $(BENCHES)
+
+deps:
+	$(Q)./scripts/deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPFFLAGS) -c $< -o $@
+
+$(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(SKELS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(BUILD)/san/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf -c $< -o $@
+
+$(BUILD)/obj/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
+
+$(BUILD)/limpet-dpdemo: tools/dpdemo.c $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(DP_OBJS) $(BUILD)/obj/pkt.o $(LDLIBS) -o $@
+
+$(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -lcmocka -o $@
+
+$(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN) $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(DP_SAN) $(PKT_SAN) $(LDLIBS) -o $@
+
+$(BUILD)/bench_xdp: tests/bench/bench_xdp.c $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(DP_OBJS) $(BUILD)/obj/pkt.o $(LDLIBS) -o $@
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./scripts/bench.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * limpet balancer: parse -> find the VIP -> filter the source -> pick a server (sticky table
+ * or connection table, then weighted Maglev) -> forward (DSR or IPIP).
+ * Anything that is not for a VIP, or that we cannot parse, goes to the stack untouched.
+ */
+#include "forward.h"
+#include "maps.h"
+#include "parse.h"
+#include "pick.h"
+#include "stats.h"
+
+static __always_inline struct lb_vip *find_vip(const struct pkt_info *pi)
+{
+	struct lb_vip_key k = {
+		/* a non-first fragment has no ports: its farm is found by address alone */
+		.port = pi->frag == FRAG_LATER ? 0 : pi->dport,
+		.proto = pi->proto,
+		.family = pi->family,
+	};
+
+	__builtin_memcpy(k.addr, pi->dst, sizeof(k.addr));
+	return bpf_map_lookup_elem(&vips, &k);
+}
+
+static __always_inline bool acl_allows(const struct lb_vip *vip, const struct pkt_info *pi)
+{
+	struct lb_acl_key k = {
+		.prefixlen = 32 + (pi->family == LB_V4 ? 32 : 128),
+		.frontend = bpf_htonl(vip->frontend),
+	};
+
+	__builtin_memcpy(k.addr, pi->src, sizeof(k.addr));
+	return bpf_map_lookup_elem(&acl, &k) != NULL;
+}
+
+static __always_inline struct lb_farm *find_farm(__u32 slot)
+{
+	__u32 zero = 0;
+	void *inner = bpf_map_lookup_elem(&farms, &slot);
+
+	return inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+}
+
+SEC("xdp")
+int limpet_balancer(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 len = end - data;
+	struct pkt_info pi = {};
+	struct lb_server *s;
+	struct lb_farm *f;
+	struct lb_vip *vip;
+	int rc;
+
+	rc = parse_packet(data, end, &pi);
+	if (rc != PARSE_OK)
+		return lb_exit(rc, XDP_PASS, len);
+	vip = find_vip(&pi);
+	if (!vip)
+		return lb_exit(LB_R_NOT_VIP, XDP_PASS, len);
+	count(&stats_vip, vip->frontend, len);
+	if ((vip->flags & LB_VIP_F_ACL) && !acl_allows(vip, &pi))
+		return lb_exit(LB_R_ACL, XDP_DROP, len);
+	if (vip->flags & LB_VIP_F_L7)
+		return lb_exit(LB_R_L7, XDP_PASS, len);
+
+	f = find_farm(vip->farm);
+	if (!f)
+		return lb_exit(LB_R_NO_SERVER, XDP_DROP, len);
+	if (f->hdr.stickiness == LB_STICKY_SOURCE_IP)
+		s = pick_source(f, vip->farm, &pi);
+	else if (pi.frag == FRAG_LATER)
+		return lb_exit(LB_R_FRAG, XDP_PASS, len);
+	else
+		s = pick_flow(f, vip->farm, &pi);
+	if (!s)
+		return lb_exit(LB_R_NO_SERVER, XDP_DROP, len);
+	return forward(ctx, f, s, &pi, len);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

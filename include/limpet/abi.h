@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * limpet dataplane ABI: every BPF map key and value, flag and limit, shared by the XDP
+ * program (bpf/) and user space (user/, tests/). Nothing here is declared twice.
+ *
+ * Byte order: fields named addr/port are network order (__be*), everything else host order.
+ * Every struct has explicit padding and a size assertion so that both compilers agree.
+ */
+#ifndef LIMPET_ABI_H
+#define LIMPET_ABI_H
+
+#include <linux/types.h>
+
+/* --- limits ----------------------------------------------------------------------------- */
+#define LB_FARMS_MAX		256	/* farm slots in the farms map */
+#define LB_FARM_SERVERS_MAX	1024	/* servers per farm (ring entries are __u16 slots) */
+#define LB_RING_MAX		65537	/* largest Maglev table the dataplane holds (a prime) */
+#define LB_RING_DEFAULT		65537
+#define LB_VIP_KEYS_MAX		65536	/* (address, port, protocol) keys, port ranges expanded */
+#define LB_FRONTENDS_MAX	1024	/* frontend slots: per-VIP counters and ACLs */
+#define LB_SERVER_STATS_MAX	16384	/* server counter slots, all farms together */
+#define LB_ACL_MAX		16384	/* allowedSource prefixes, all frontends together */
+#define LB_IFACES_MAX		64	/* devices in the redirect devmap */
+#define LB_STICKY_WAYS		5	/* entries per sticky bucket: 5 x 12 bytes + pad = 64 */
+#define LB_STICKY_BUCKETS	(1u << 19) /* default bucket count (power of two): 2.6M entries */
+#define LB_CONN_MAX		(1u << 18) /* default connection-table size (null stickiness) */
+
+#define LB_SLOT_NONE		0xffff	/* ring entry of a farm with no eligible server */
+#define LB_SERVER_KEY_SLOT(k)	((k) & 0xffffu)
+
+/* --- address families as the ABI spells them (not AF_* so BPF needs no libc) --------------- */
+#define LB_V4			4
+#define LB_V6			6
+
+/* An IPv4 address lives in addr[0], addr[1..3] are zero. */
+#define LB_ADDR_WORDS		4
+
+/* --- vips: (address, port, protocol) -> frontend ------------------------------------------- */
+struct lb_vip_key {
+	__be32 addr[LB_ADDR_WORDS];
+	__be16 port;		/* 0: the key non-first fragments are looked up with */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;		/* LB_V4 or LB_V6 */
+};
+_Static_assert(sizeof(struct lb_vip_key) == 20, "lb_vip_key layout");
+
+#define LB_VIP_F_ACL		(1u << 0) /* allowedSource set: sources not in acl are dropped */
+#define LB_VIP_F_L7		(1u << 1) /* http frontend: passed up to the L7 proxy */
+
+struct lb_vip {
+	__u32 farm;		/* slot in the farms map */
+	__u32 frontend;		/* slot for stats_vip and the acl key */
+	__u32 flags;		/* LB_VIP_F_* */
+};
+_Static_assert(sizeof(struct lb_vip) == 12, "lb_vip layout");
+
+/* --- acl: LPM trie keyed by (frontend, source prefix) --------------------------------------- */
+struct lb_acl_key {
+	__u32 prefixlen;	/* 32 (frontend) + source prefix length */
+	__be32 frontend;	/* network order so the LPM trie compares it first, whole */
+	__be32 addr[LB_ADDR_WORDS];
+};
+_Static_assert(sizeof(struct lb_acl_key) == 24, "lb_acl_key layout");
+
+/* --- farms: one inner map per farm holding its whole state ---------------------------------- */
+#define LB_STICKY_NONE		0	/* stickiness null: per-connection, connection table */
+#define LB_STICKY_SOURCE_IP	1	/* stickiness sourceIp: sticky table by source address */
+
+#define LB_FWD_DSR		0	/* rewrite destination MAC */
+#define LB_FWD_IPIP		1	/* IPv4-in-IPv4 / IPv6-in-IPv6 */
+
+#define LB_SERVER_F_ELIGIBLE	(1u << 0) /* may receive traffic (active, probe up) */
+
+struct lb_server {
+	__be32 addr[LB_ADDR_WORDS];
+	__u32 key;		/* slot | stamp << 16; a sticky entry holding another key is stale */
+	__u32 stat;		/* slot in stats_server */
+	__u8 family;		/* LB_V4 or LB_V6 */
+	__u8 flags;		/* LB_SERVER_F_* */
+	__u16 __pad;
+	__u32 __pad2;
+};
+_Static_assert(sizeof(struct lb_server) == 32, "lb_server layout");
+
+struct lb_farm_hdr {
+	__u64 seed;		/* hashSeed: keys the source/flow hash */
+	__u32 ring_size;	/* prime <= LB_RING_MAX */
+	__u32 timeout;		/* stickinessTimeout, seconds */
+	__u16 nservers;
+	__u8 stickiness;	/* LB_STICKY_* */
+	__u8 forwarding;	/* LB_FWD_* */
+	__u32 __pad;
+};
+_Static_assert(sizeof(struct lb_farm_hdr) == 24, "lb_farm_hdr layout");
+
+/*
+ * Servers and Maglev ring are one value of one single-entry array: a farm changes by building
+ * a new inner map and swapping it into its farms slot with one update, so a packet sees the
+ * old farm or the new one, never a table that disagrees with its servers.
+ */
+struct lb_farm {
+	struct lb_farm_hdr hdr;
+	struct lb_server servers[LB_FARM_SERVERS_MAX];
+	__u16 ring[LB_RING_MAX];	/* server slot per Maglev entry, LB_SLOT_NONE if none */
+	__u16 __pad[3];
+};
+_Static_assert(sizeof(struct lb_farm) == 24 + 32 * LB_FARM_SERVERS_MAX + 2 * LB_RING_MAX + 6,
+	       "lb_farm layout");
+_Static_assert(sizeof(struct lb_farm) % 8 == 0, "lb_farm alignment");
+
+/* --- sticky table: set-associative, one 64-byte bucket per lookup (see bpf/pick.h) ----------- */
+struct lb_sticky_ent {
+	__u32 tag;		/* upper half of the keyed source hash, | 1; 0 means empty */
+	__u32 server;		/* lb_server.key of the server the source is stuck to */
+	__u32 seen;		/* last use, seconds of bpf_ktime_get_coarse_ns() */
+};
+
+struct lb_sticky_bucket {
+	struct lb_sticky_ent ent[LB_STICKY_WAYS];
+	__u32 __pad;
+};
+_Static_assert(sizeof(struct lb_sticky_bucket) == 64, "lb_sticky_bucket is one cache line");
+
+/* --- connection table (stickiness null): LRU hash by 5-tuple -------------------------------- */
+struct lb_flow_key {
+	__be32 src[LB_ADDR_WORDS];
+	__be32 dst[LB_ADDR_WORDS];
+	__be16 sport;
+	__be16 dport;
+	__u16 farm;
+	__u8 proto;
+	__u8 family;
+};
+_Static_assert(sizeof(struct lb_flow_key) == 40, "lb_flow_key layout");
+
+struct lb_conn {
+	__u32 server;		/* lb_server.key */
+	__u32 seen;		/* seconds */
+};
+_Static_assert(sizeof(struct lb_conn) == 8, "lb_conn layout");
+
+/* --- counters (per-CPU; user space sums the CPUs) ------------------------------------------- */
+struct lb_counter {
+	__u64 packets;
+	__u64 bytes;		/* frame length as received */
+};
+_Static_assert(sizeof(struct lb_counter) == 16, "lb_counter layout");
+
+/* Why a packet left the program: the index of the verdicts map. */
+enum lb_reason {
+	LB_R_TX = 0,		/* forwarded, XDP_TX on the ingress device */
+	LB_R_REDIRECT,		/* forwarded, devmap redirect to another device */
+	LB_R_NOT_VIP,		/* passed: not for a VIP (or not IP/TCP/UDP) */
+	LB_R_PARSE,		/* passed: truncated or malformed headers */
+	LB_R_UNSUPPORTED,	/* passed: IPv6 extension header, IP options we do not walk */
+	LB_R_FRAG,		/* passed: non-first fragment for a farm not keyed by source */
+	LB_R_L7,		/* passed: http frontend, for the L7 proxy */
+	LB_R_FIB_MISS,		/* passed: no route or no neighbour for the server */
+	LB_R_ACL,		/* dropped: source not in allowedSource */
+	LB_R_NO_SERVER,		/* dropped: farm missing or without an eligible server */
+	LB_R_TOO_BIG,		/* dropped: encapsulated packet exceeds the egress MTU */
+	LB_R_MAX
+};
+
+/* --- load-time knobs (const volatile rodata of the balancer) -------------------------------- */
+#define LB_STICKY_INSERTS_PER_SEC 100000 /* new sticky entries per CPU per second */
+#define LB_STICKY_REFRESH_SEC	2	/* seen is rewritten only when older than this */
+#define LB_STICKY_EVICT_IDLE	60	/* a live entry is evicted only after this long unused */
+#define LB_STICKY_TIMEOUT_DEFAULT 1800	/* stickinessTimeout when the config sets none */
+
+#define LB_TUNNEL_TTL		64	/* outer TTL / hop limit of ipip */
+
+#endif /* LIMPET_ABI_H */

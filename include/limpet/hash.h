@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The keyed hashes of the dataplane, shared by the XDP program and user space so that tests
+ * and tools can predict where a source lands. A 64-bit finaliser (MurmurHash3 fmix64) over the
+ * address words, keyed by the farm's hashSeed: deterministic across nodes, cheap in BPF (no
+ * loops), and well mixed. It is not a MAC: the sticky table's flood resistance comes from its
+ * insert policy (bpf/pick.h), not from the secrecy of the seed.
+ */
+#ifndef LIMPET_HASH_H
+#define LIMPET_HASH_H
+
+#include <linux/types.h>
+
+static inline __u64 lb_mix64(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline __u64 lb_pair(__u32 hi, __u32 lo)
+{
+	return (__u64)hi << 32 | lo;
+}
+
+/* Hash of a source address (IPv4 in w[0], the rest zero). */
+static inline __u64 lb_hash_addr(const __u32 *w, __u64 seed)
+{
+	__u64 h = lb_mix64(seed ^ lb_pair(w[0], w[1]));
+
+	return lb_mix64(h ^ lb_pair(w[2], w[3]) ^ 0x9e3779b97f4a7c15ULL);
+}
+
+/* Hash of a flow: both addresses, both ports and the protocol. */
+static inline __u64 lb_hash_flow(const __u32 *src, const __u32 *dst, __u32 ports, __u32 proto,
+				 __u64 seed)
+{
+	__u64 h = lb_hash_addr(src, seed);
+
+	h = lb_mix64(h ^ lb_pair(dst[0], dst[1]));
+	h = lb_mix64(h ^ lb_pair(dst[2], dst[3]));
+	return lb_mix64(h ^ lb_pair(ports, proto));
+}
+
+/* Sticky-table position of a source hash within a farm: bucket from the low bits, tag from
+ * the high ones, so the two are independent; the farm slot keeps farms apart. */
+static inline __u64 lb_sticky_hash(__u64 src_hash, __u32 farm)
+{
+	return lb_mix64(src_hash ^ ((__u64)farm << 48 | 0x5bd1e995ULL));
+}
+
+static inline __u32 lb_sticky_tag(__u64 sh)
+{
+	return (__u32)(sh >> 32) | 1;
+}
+
+#endif /* LIMPET_HASH_H */

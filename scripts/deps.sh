@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages limpet needs to build, test, benchmark and demo.
+# Idempotent: only packages that are missing are installed.
+set -euo pipefail
+
+pkgs=(
+	make gcc clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
+	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libhttp-parser-dev libcmocka-dev
+	libclang-rt-14-dev iproute2 ethtool curl procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

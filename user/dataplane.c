@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "balancer.skel.h"
+#include "dataplane.h"
+#include "limpet/hash.h"
+#include "log.h"
+#include "maglev.h"
+
+/* What user space remembers of a farm: which server id holds which slot. */
+struct farm_book {
+	uint32_t nslots;			/* highest slot in use + 1 */
+	uint32_t id[LB_FARM_SERVERS_MAX];
+	uint32_t key[LB_FARM_SERVERS_MAX];	/* 0: slot free */
+	uint32_t stat[LB_FARM_SERVERS_MAX];
+};
+
+struct dataplane {
+	struct balancer *skel;
+	struct farm_book *farms[LB_FARMS_MAX];
+	uint8_t stat_used[LB_SERVER_STATS_MAX];
+	int ncpus;
+};
+
+static const char *const reason_names[LB_R_MAX] = {
+	[LB_R_TX] = "tx",
+	[LB_R_REDIRECT] = "redirect",
+	[LB_R_NOT_VIP] = "pass_not_vip",
+	[LB_R_PARSE] = "pass_parse_error",
+	[LB_R_UNSUPPORTED] = "pass_unsupported",
+	[LB_R_FRAG] = "pass_fragment",
+	[LB_R_L7] = "pass_l7",
+	[LB_R_FIB_MISS] = "pass_fib_miss",
+	[LB_R_ACL] = "drop_acl",
+	[LB_R_NO_SERVER] = "drop_no_server",
+	[LB_R_TOO_BIG] = "drop_too_big",
+};
+
+const char *dataplane_reason_name(enum lb_reason r)
+{
+	return r < LB_R_MAX ? reason_names[r] : "?";
+}
+
+int dataplane_open(struct dataplane **dpp, const struct dataplane_opts *opts)
+{
+	uint32_t buckets = opts && opts->sticky_buckets ? opts->sticky_buckets : LB_STICKY_BUCKETS;
+	struct dataplane *dp;
+	int err;
+
+	if (buckets & (buckets - 1)) {
+		pr_err("sticky table size %u is not a power of two", buckets);
+		return -EINVAL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	dp->ncpus = libbpf_num_possible_cpus();
+	dp->skel = balancer__open();
+	if (!dp->skel) {
+		err = -errno;
+		goto fail;
+	}
+	dp->skel->rodata->sticky_mask = buckets - 1;
+	if (opts && opts->insert_rate)
+		dp->skel->rodata->insert_rate = opts->insert_rate;
+	err = bpf_map__set_max_entries(dp->skel->maps.sticky, buckets);
+	if (!err && opts && opts->conn_max)
+		err = bpf_map__set_max_entries(dp->skel->maps.conns, opts->conn_max);
+	if (!err)
+		err = balancer__load(dp->skel);
+	if (err) {
+		pr_err("loading the balancer: %s", strerror(-err));
+		goto fail;
+	}
+	*dpp = dp;
+	return 0;
+fail:
+	dataplane_close(dp);
+	return err;
+}
+
+void dataplane_close(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	balancer__destroy(dp->skel);
+	for (int i = 0; i < LB_FARMS_MAX; i++)
+		free(dp->farms[i]);
+	free(dp);
+}
+
+int dataplane_prog_fd(const struct dataplane *dp)
+{
+	return bpf_program__fd(dp->skel->progs.limpet_balancer);
+}
+
+static uint32_t server_stamp(const struct dp_server *s)
+{
+	uint64_t h = lb_hash_addr(s->addr, (uint64_t)s->id << 8 | s->family);
+
+	return (uint32_t)(h >> 48);
+}
+
+static int stat_alloc(struct dataplane *dp)
+{
+	for (int i = 0; i < LB_SERVER_STATS_MAX; i++) {
+		if (!dp->stat_used[i]) {
+			dp->stat_used[i] = 1;
+			return i;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int book_find(const struct farm_book *b, uint32_t id)
+{
+	for (uint32_t i = 0; i < b->nslots; i++)
+		if (b->key[i] && b->id[i] == id)
+			return i;
+	return -1;
+}
+
+/*
+ * New slot book for the servers: kept ids keep their slot (and stat counter), new ids take
+ * the lowest free slots. Works on `next`; dp->stat_used is only touched on success.
+ */
+static int book_assign(struct dataplane *dp, const struct farm_book *prev, struct farm_book *next,
+		       const struct dp_farm *f, uint32_t *slot_of)
+{
+	uint8_t taken[LB_FARM_SERVERS_MAX] = { 0 };
+	int fresh_stats[LB_FARM_SERVERS_MAX], nfresh = 0, err = 0;
+	uint32_t s;
+
+	memset(next, 0, sizeof(*next));
+	for (size_t i = 0; i < f->nservers; i++) {
+		int old = prev ? book_find(prev, f->servers[i].id) : -1;
+
+		slot_of[i] = UINT32_MAX;
+		if (old < 0)
+			continue;
+		slot_of[i] = old;
+		taken[old] = 1;
+		next->stat[old] = prev->stat[old];
+	}
+	for (size_t i = 0; i < f->nservers; i++) {
+		if (slot_of[i] != UINT32_MAX)
+			continue;
+		for (s = 0; taken[s]; s++)
+			;
+		taken[s] = 1;
+		slot_of[i] = s;
+		err = stat_alloc(dp);
+		if (err < 0)
+			goto undo;
+		fresh_stats[nfresh++] = err;
+		next->stat[s] = err;
+		err = 0;
+	}
+	for (size_t i = 0; i < f->nservers; i++) {
+		s = slot_of[i];
+		next->id[s] = f->servers[i].id;
+		next->key[s] = s | server_stamp(&f->servers[i]) << 16;
+		if (!next->key[s])	/* 0 means free: slot 0 with stamp 0 takes stamp 1 */
+			next->key[s] = 1u << 16;
+		if (s + 1 > next->nslots)
+			next->nslots = s + 1;
+	}
+	return 0;
+undo:
+	while (nfresh--)
+		dp->stat_used[fresh_stats[nfresh]] = 0;
+	return err;
+}
+
+static int farm_check(const struct dp_farm *f)
+{
+	if (f->slot >= LB_FARMS_MAX || f->nservers > LB_FARM_SERVERS_MAX)
+		return -EINVAL;
+	if (f->ring_size > LB_RING_MAX || maglev_check_size(f->ring_size) ||
+	    f->ring_size < f->nservers)
+		return -EINVAL;
+	if (f->stickiness > LB_STICKY_SOURCE_IP || f->forwarding > LB_FWD_IPIP)
+		return -EINVAL;
+	for (size_t i = 0; i < f->nservers; i++)
+		if (f->servers[i].family != LB_V4 && f->servers[i].family != LB_V6)
+			return -EINVAL;
+	return 0;
+}
+
+/* Fill the map value of a farm from its servers and their Maglev table. */
+static int farm_compile(const struct dp_farm *f, const struct farm_book *book,
+			const uint32_t *slot_of, struct lb_farm *out)
+{
+	struct maglev_server *ms;
+	uint32_t *table;
+	int err = -ENOMEM;
+
+	ms = calloc(f->nservers ? f->nservers : 1, sizeof(*ms));
+	table = calloc(f->ring_size, sizeof(*table));
+	if (!ms || !table)
+		goto out;
+	for (size_t i = 0; i < f->nservers; i++) {
+		const struct dp_server *s = &f->servers[i];
+		struct lb_server *ls = &out->servers[slot_of[i]];
+
+		ms[i] = (struct maglev_server){ s->id, s->weight, s->eligible };
+		memcpy(ls->addr, s->addr, sizeof(ls->addr));
+		ls->key = book->key[slot_of[i]];
+		ls->stat = book->stat[slot_of[i]];
+		ls->family = s->family;
+		ls->flags = s->eligible ? LB_SERVER_F_ELIGIBLE : 0;
+	}
+	err = maglev_build(ms, f->nservers, f->seed, f->ring_size, table);
+	if (err)
+		goto out;
+	out->hdr.seed = f->seed;
+	out->hdr.ring_size = f->ring_size;
+	out->hdr.timeout = f->timeout ? f->timeout : LB_STICKY_TIMEOUT_DEFAULT;
+	out->hdr.nservers = book->nslots;
+	out->hdr.stickiness = f->stickiness;
+	out->hdr.forwarding = f->forwarding;
+	for (uint32_t e = 0; e < f->ring_size; e++)
+		out->ring[e] = table[e] == MAGLEV_ENTRY_NONE ? LB_SLOT_NONE : slot_of[table[e]];
+out:
+	free(ms);
+	free(table);
+	return err;
+}
+
+/* Swap a new single-entry inner map holding `val` into farms[slot]. */
+static int farm_swap(struct dataplane *dp, uint32_t slot, const struct lb_farm *val)
+{
+	uint32_t zero = 0;
+	int inner, err;
+
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "farm", sizeof(zero), sizeof(*val), 1, NULL);
+	if (inner < 0)
+		return -errno;
+	err = bpf_map_update_elem(inner, &zero, val, BPF_ANY);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.farms), &slot, &inner,
+					  BPF_ANY);
+	err = err ? -errno : 0;
+	close(inner);	/* the farms map holds its own reference */
+	return err;
+}
+
+int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
+{
+	struct dp_farm f = *fin;
+	struct farm_book *next = NULL, *prev;
+	struct lb_farm *val = NULL;
+	uint32_t *slot_of = NULL;
+	int err;
+
+	if (!f.ring_size)
+		f.ring_size = LB_RING_DEFAULT;
+	err = farm_check(&f);
+	if (err)
+		return err;
+	prev = dp->farms[f.slot];
+	next = calloc(1, sizeof(*next));
+	val = calloc(1, sizeof(*val));
+	slot_of = calloc(f.nservers ? f.nservers : 1, sizeof(*slot_of));
+	if (!next || !val || !slot_of) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = book_assign(dp, prev, next, &f, slot_of);
+	if (err)
+		goto out;
+	err = farm_compile(&f, next, slot_of, val);
+	if (!err)
+		err = farm_swap(dp, f.slot, val);
+	if (err) {
+		/* release the counters this attempt took */
+		for (uint32_t s = 0; s < next->nslots; s++)
+			if (next->key[s] && (!prev || book_find(prev, next->id[s]) < 0))
+				dp->stat_used[next->stat[s]] = 0;
+		goto out;
+	}
+	/* counters of servers that left the farm are free again */
+	for (uint32_t s = 0; prev && s < prev->nslots; s++)
+		if (prev->key[s] && book_find(next, prev->id[s]) < 0)
+			dp->stat_used[prev->stat[s]] = 0;
+	dp->farms[f.slot] = next;
+	next = prev;
+out:
+	free(next);
+	free(val);
+	free(slot_of);
+	return err;
+}
+
+int dataplane_farm_del(struct dataplane *dp, uint32_t slot)
+{
+	struct farm_book *b;
+
+	if (slot >= LB_FARMS_MAX)
+		return -EINVAL;
+	b = dp->farms[slot];
+	if (!b)
+		return -ENOENT;
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.farms), &slot))
+		return -errno;
+	for (uint32_t s = 0; s < b->nslots; s++)
+		if (b->key[s])
+			dp->stat_used[b->stat[s]] = 0;
+	free(b);
+	dp->farms[slot] = NULL;
+	return 0;
+}
+
+uint32_t dataplane_server_key(const struct dataplane *dp, uint32_t farm, uint32_t id)
+{
+	const struct farm_book *b = farm < LB_FARMS_MAX ? dp->farms[farm] : NULL;
+	int s = b ? book_find(b, id) : -1;
+
+	return s < 0 ? 0 : b->key[s];
+}
+
+static void vip_key(const struct dp_vip *v, uint16_t port, struct lb_vip_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr, v->addr, sizeof(k->addr));
+	k->port = htons(port);
+	k->proto = v->proto;
+	k->family = v->family;
+}
+
+/* Apply fn to the first `limit` keys of the VIP (its ports, then the fragment key); returns
+ * how many it did before an error, which it leaves in *err. */
+static uint32_t vip_keys(const struct dp_vip *v, int (*fn)(int fd, const void *k, const void *val),
+			 int fd, const struct lb_vip *val, uint32_t limit, int *err)
+{
+	uint32_t n = v->port_hi - v->port_lo + 1 + v->frag_key, done;
+	struct lb_vip_key k;
+
+	*err = 0;
+	for (done = 0; done < n && done < limit; done++) {
+		vip_key(v, done < n - v->frag_key ? v->port_lo + done : 0, &k);
+		if (fn(fd, &k, val)) {
+			*err = -errno;
+			break;
+		}
+	}
+	return done;
+}
+
+static int vip_put(int fd, const void *k, const void *val)
+{
+	return bpf_map_update_elem(fd, k, val, BPF_ANY);
+}
+
+static int vip_drop(int fd, const void *k, const void *val)
+{
+	(void)val;
+	return bpf_map_delete_elem(fd, k) && errno != ENOENT ? -1 : 0;
+}
+
+static int vip_check(const struct dp_vip *v)
+{
+	if ((v->family != LB_V4 && v->family != LB_V6) || !v->port_lo ||
+	    v->port_lo > v->port_hi || v->farm >= LB_FARMS_MAX || v->frontend >= LB_FRONTENDS_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *v)
+{
+	struct lb_vip val = { .farm = v->farm, .frontend = v->frontend, .flags = v->flags };
+	int fd = bpf_map__fd(dp->skel->maps.vips), err, ignored;
+	uint32_t done;
+
+	err = vip_check(v);
+	if (err)
+		return err;
+	done = vip_keys(v, vip_put, fd, &val, UINT32_MAX, &err);
+	if (err) {
+		/* nothing half-applied: remove the keys this call added */
+		pr_warn("vip: installing key %u: %s", done, strerror(-err));
+		vip_keys(v, vip_drop, fd, NULL, done, &ignored);
+	}
+	return err;
+}
+
+int dataplane_vip_del(struct dataplane *dp, const struct dp_vip *v)
+{
+	int err = vip_check(v);
+
+	if (!err)
+		vip_keys(v, vip_drop, bpf_map__fd(dp->skel->maps.vips), NULL, UINT32_MAX, &err);
+	return err;
+}
+
+int dataplane_acl_add(struct dataplane *dp, uint32_t frontend, uint8_t family,
+		      const uint32_t addr[LB_ADDR_WORDS], uint32_t prefixlen)
+{
+	struct lb_acl_key k = { .frontend = htonl(frontend) };
+	uint32_t one = 1, bits = family == LB_V4 ? 32 : 128;
+
+	if (frontend >= LB_FRONTENDS_MAX || (family != LB_V4 && family != LB_V6) ||
+	    prefixlen > bits)
+		return -EINVAL;
+	k.prefixlen = 32 + prefixlen;
+	for (uint32_t w = 0; w < LB_ADDR_WORDS; w++) {
+		uint32_t keep = prefixlen > w * 32 ? prefixlen - w * 32 : 0;
+		uint32_t mask = keep >= 32 ? UINT32_MAX : keep ? ~(UINT32_MAX >> keep) : 0;
+
+		k.addr[w] = addr[w] & htonl(mask);
+	}
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.acl), &k, &one, BPF_ANY) ? -errno
+										     : 0;
+}
+
+int dataplane_port_add(struct dataplane *dp, int ifindex)
+{
+	uint32_t k = ifindex, v = ifindex;
+
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.tx_ports), &k, &v, BPF_ANY) ? -errno
+											 : 0;
+}
+
+/* Sum the per-CPU lb_counter values of idx in a per-CPU array. */
+static int percpu_sum(const struct dataplane *dp, const struct bpf_map *map, uint32_t idx,
+		      struct lb_counter *out)
+{
+	struct lb_counter *v = calloc(dp->ncpus, sizeof(*v));
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &idx, v)) {
+		err = -errno;
+	} else {
+		for (int c = 0; c < dp->ncpus; c++) {
+			out->packets += v[c].packets;
+			out->bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return err;
+}
+
+int dataplane_verdicts(const struct dataplane *dp, struct lb_counter out[LB_R_MAX])
+{
+	int err = 0;
+
+	for (uint32_t r = 0; r < LB_R_MAX && !err; r++)
+		err = percpu_sum(dp, dp->skel->maps.verdicts, r, &out[r]);
+	return err;
+}
+
+int dataplane_server_stats(const struct dataplane *dp, uint32_t farm, uint32_t id,
+			   struct lb_counter *out)
+{
+	const struct farm_book *b = farm < LB_FARMS_MAX ? dp->farms[farm] : NULL;
+	int s = b ? book_find(b, id) : -1;
+
+	if (s < 0)
+		return -ENOENT;
+	return percpu_sum(dp, dp->skel->maps.stats_server, b->stat[s], out);
+}
+
+int dataplane_vip_stats(const struct dataplane *dp, uint32_t frontend, struct lb_counter *out)
+{
+	if (frontend >= LB_FRONTENDS_MAX)
+		return -EINVAL;
+	return percpu_sum(dp, dp->skel->maps.stats_vip, frontend, out);
+}

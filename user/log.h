@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Logging with levels, to stderr (or syslog once a daemon asks for it). */
+#ifndef LIMPET_LOG_H
+#define LIMPET_LOG_H
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_set_level(enum log_level lvl);
+/* Route libbpf's messages into ours: warnings always, the rest at debug level. */
+void log_route_libbpf(void);
+void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define pr_err(...)   log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define pr_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define pr_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define pr_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+#endif /* LIMPET_LOG_H */
