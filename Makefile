@@ -56,12 +56,12 @@ $(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(SKELS)
+$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(BUILD)/skel/balancer.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(SKELS)
+$(BUILD)/san/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(BUILD)/skel/balancer.skel.h
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
@@ -76,7 +76,7 @@ $(BUILD)/obj/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
 
-$(BUILD)/limpet-dpdemo: tools/dpdemo.c $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
+$(BUILD)/limpet-dpdemo: tools/dpdemo.c $(DP_OBJS) $(BUILD)/obj/pkt.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(DP_OBJS) $(BUILD)/obj/pkt.o $(LDLIBS) -o $@
 
@@ -84,7 +84,7 @@ $(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -lcmocka -o $@
 
-$(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN) $(SKELS)
+$(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(DP_SAN) $(PKT_SAN) $(LDLIBS) -o $@
 

@@ -178,7 +178,7 @@ static bool l4_kind(uint8_t proto, struct l4_kind *k)
 	return false;
 }
 
-/* --- building --------------------------------------------------------------------------------- */
+/* --- building -------------------------------------------------------------------------------- */
 
 static bool mac_is_zero(const uint8_t *m)
 {
@@ -228,7 +228,7 @@ static void build_ext6(uint8_t *e, uint8_t t, uint8_t next)
 		e[3] = 4;
 		break;
 	case IPPROTO_ROUTING:
-		e[2] = PKT_ROUTING_EXP;	/* segments left (e[3]) 0: dst is the final destination */
+		e[2] = PKT_ROUTING_EXP;	/* segments left 0: dst is the final destination */
 		break;
 	case IPPROTO_FRAGMENT:
 		put32(e + 4, PKT_FRAG_ID);	/* an atomic fragment: offset 0, M clear */
@@ -406,7 +406,7 @@ void pkt_addr6(uint32_t out[4], const char *text)
 	memcpy(out, &a, sizeof(a));
 }
 
-/* --- parsing ----------------------------------------------------------------------------------- */
+/* --- parsing --------------------------------------------------------------------------------- */
 
 struct layout {
 	int family;
@@ -498,7 +498,8 @@ static bool parse(const uint8_t *f, size_t len, struct layout *lo, char *why)
 	type = get16(f + 2 * ETH_ALEN);
 	if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
 		if (len < ETH_HLEN + 4)
-			return fail(why, "vlan frame: want >= %d bytes, got %zu", ETH_HLEN + 4, len);
+			return fail(why, "vlan frame: want >= %d bytes, got %zu", ETH_HLEN + 4,
+				    len);
 		type = get16(f + ETH_HLEN + 2);
 		lo->l3 += 4;
 	}
@@ -509,7 +510,7 @@ static bool parse(const uint8_t *f, size_t len, struct layout *lo, char *why)
 	return fail(why, "ethertype: want 0x0800 or 0x86dd, got 0x%04x", type);
 }
 
-/* --- checks ------------------------------------------------------------------------------------ */
+/* --- checks ---------------------------------------------------------------------------------- */
 
 static bool check_ipv4_csum(const char *what, const uint8_t *ip, char *why)
 {
@@ -551,7 +552,8 @@ bool pkt_check_l4_csum(const uint8_t *frame, size_t len, char *why)
 	l4 = frame + lo.l4;
 	l4_len = lo.end - lo.l4;
 	if (l4_len < k.hdr_len)
-		return fail(why, "%s header: want >= %zu bytes, got %zu", k.name, k.hdr_len, l4_len);
+		return fail(why, "%s header: want >= %zu bytes, got %zu", k.name, k.hdr_len,
+			    l4_len);
 	if (lo.proto == IPPROTO_TCP && (l4[12] >> 4 < 5 || (l4[12] >> 4) * 4u > l4_len))
 		return fail(why, "tcp doff: want 5..%zu, got %u", l4_len / 4, l4[12] >> 4);
 	if (lo.proto == IPPROTO_UDP && get16(l4 + 4) != l4_len)
@@ -613,8 +615,7 @@ static bool check_outer4(const uint8_t *o, const struct pkt_encap_want *w, uint8
 			    inner_len + sizeof(struct iphdr), v);
 	v = get16(o + offsetof(struct iphdr, frag_off));
 	if (v != PKT_IP_DF)
-		return fail(why, "outer ipv4 frag_off: want 0x4000 (DF, not a fragment), got 0x%04x",
-			    v);
+		return fail(why, "outer ipv4 frag_off: want 0x4000 (DF only), got 0x%04x", v);
 	if (o[offsetof(struct iphdr, ttl)] != w->ttl)
 		return fail(why, "outer ipv4 ttl: want %u, got %u", w->ttl,
 			    o[offsetof(struct iphdr, ttl)]);
@@ -645,7 +646,8 @@ static bool check_outer6(const uint8_t *o, const struct pkt_encap_want *w, uint8
 			    o[offsetof(struct ipv6hdr, hop_limit)]);
 	return check_addr("outer ipv6 src", LB_V6, o + offsetof(struct ipv6hdr, saddr), w->src,
 			  why) &&
-	       check_addr("outer ipv6 dst", LB_V6, o + offsetof(struct ipv6hdr, daddr), w->dst, why);
+	       check_addr("outer ipv6 dst", LB_V6, o + offsetof(struct ipv6hdr, daddr), w->dst,
+			  why);
 }
 
 bool pkt_check_ipip(const struct pkt *in, const uint8_t *out, size_t out_len,
@@ -736,7 +738,7 @@ bool pkt_check_same(const struct pkt *in, const uint8_t *out, size_t out_len, ch
 	return true;
 }
 
-/* --- in-place rewrites ------------------------------------------------------------------------- */
+/* --- in-place rewrites ----------------------------------------------------------------------- */
 
 static void parse_built(const struct pkt *p, struct layout *lo, const char *who)
 {

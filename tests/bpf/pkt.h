@@ -26,11 +26,15 @@ struct pkt {
 	size_t len;
 };
 
-/* Zero is the default of every field, so a designated initializer names only what matters. */
+/*
+ * Zero is the default of every field, so a designated initializer names only what matters.
+ * pkt_build aborts on fields of the other family (options or DF for IPv6, extension headers
+ * for IPv4) and on values out of range.
+ */
 struct pkt_spec {
 	int family;		/* LB_V4 or LB_V6 */
-	uint8_t proto;		/* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 (echo request, id = sport,
-				 * seq = dport); any other: no L4 header, payload only */
+	uint8_t proto;		/* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 (echo request, id sport,
+				 * seq dport); any other: no L4 header, payload only */
 	uint32_t src[4], dst[4]; /* network order words, IPv4 in [0] */
 	uint16_t sport, dport;	/* host order */
 	uint8_t tcp_flags;	/* TCP flags byte (0x02 SYN, 0x10 ACK, ...); 0 means ACK */
@@ -39,10 +43,11 @@ struct pkt_spec {
 	uint16_t frag_off;	/* fragment offset in 8-byte units (IPv6: in a Fragment header);
 				 * non-zero: no L4 header, payload only */
 	bool more_frags;	/* IPv4 MF flag / IPv6 Fragment header M flag */
-	bool v6_frag_hdr;	/* IPv6: add a Fragment header even if frag_off == 0 && !more_frags */
+	bool v6_frag_hdr;	/* IPv6: a Fragment header even if !frag_off && !more_frags */
 	bool v6_ext_hdr;	/* IPv6: add one 8-byte extension header of type v6_ext ... */
-	uint8_t v6_ext;		/* ... 0 hop-by-hop, 43 routing (segments left 0), 44 fragment,
-				 * 51 AH, 60 destination options; it precedes any Fragment header */
+	uint8_t v6_ext;		/* ... 0 hop-by-hop, 43 routing (0 segments left),
+				 * 44 fragment (atomic), 60 destination options;
+				 * it comes before any Fragment header */
 	uint8_t ttl;		/* IPv4 TTL / IPv6 hop limit; 0 means 64 */
 	uint8_t tos;		/* IPv4 TOS / IPv6 traffic class */
 	bool df;		/* IPv4 DF flag */

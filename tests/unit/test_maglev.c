@@ -33,11 +33,12 @@ static uint32_t lcg(uint32_t *s)
 static struct maglev_server *servers_new(size_t n, uint32_t rng, uint32_t min_weight)
 {
 	struct maglev_server *s = test_calloc(n, sizeof(*s));
+	uint32_t span = MAGLEV_WEIGHT_MAX - min_weight + 1;
 
 	assert_non_null(s);
 	for (size_t i = 0; i < n; i++) {
 		s[i].id = 1000 + 7 * (uint32_t)i;
-		s[i].weight = rng ? min_weight + lcg(&rng) % (MAGLEV_WEIGHT_MAX - min_weight + 1) : 1;
+		s[i].weight = rng ? min_weight + lcg(&rng) % span : 1;
 		s[i].eligible = true;
 	}
 	return s;
@@ -87,6 +88,11 @@ static double absd(double x)
 	return x < 0 ? -x : x;
 }
 
+static double maxd(double a, double b)
+{
+	return a > b ? a : b;
+}
+
 static uint32_t next_prime(uint32_t x)
 {
 	while (maglev_check_size(x))
@@ -103,7 +109,7 @@ static void check_shares(const struct maglev_server *s, size_t n, const uint32_t
 
 	for (size_t i = 0; i < n; i++) {
 		double want = (double)size * s[i].weight / total;
-		double tol = want * 0.02 > 1.0 ? want * 0.02 : 1.0;
+		double tol = maxd(want * 0.02, 1.0);
 
 		if (absd(counts[i] - want) > tol)
 			fail_msg("n=%zu size=%u server %zu (weight %u): expected %.1f +- %.1f "
@@ -149,7 +155,8 @@ static void test_shares_follow_weights_1000_servers(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < n; i++)
-		min_weight = s[i].weight < min_weight ? s[i].weight : min_weight;
+		if (s[i].weight < min_weight)
+			min_weight = s[i].weight;
 	size = next_prime(100 * weight_sum(s, n) / min_weight);
 	print_message("# 1000 servers, weights %u..%u: table size %u\n", min_weight,
 		      MAGLEV_WEIGHT_MAX, size);
@@ -176,8 +183,8 @@ static double disable_one(struct maglev_server *s, size_t n, size_t d, const uin
 	s[d].eligible = true;
 	for (uint32_t e = 0; e < SIZE; e++) {
 		if (base[e] != d && table[e] != base[e])
-			fail_msg("disable %zu: entry %u expected to stay on server %u, got %u", d, e,
-				 base[e], table[e]);
+			fail_msg("disable %zu: entry %u expected to stay on server %u, got %u",
+				 d, e, base[e], table[e]);
 		if (base[e] != d)
 			continue;
 		if (table[e] >= n || table[e] == d)
@@ -224,11 +231,8 @@ static void test_disable_moves_only_its_entries_by_weight_and_enable_restores(vo
 
 	(void)state;
 	build_ok(s, n, SIZE, base);
-	for (size_t d = 0; d < n; d++) {
-		double w = disable_one(s, n, d, base, true);
-
-		worst = w > worst ? w : worst;
-	}
+	for (size_t d = 0; d < n; d++)
+		worst = maxd(worst, disable_one(s, n, d, base, true));
 	print_message("# disable 1 of %zu: worst split deviation from weights %.1f%%\n", n,
 		      100 * worst);
 	test_free(base);
@@ -276,9 +280,8 @@ static void delete_one(size_t n, uint32_t size, size_t step, double *total, doub
 			changed++;
 			other += base[e] != d;
 		}
-		*total = changed * (double)n / size > *total ? changed * (double)n / size : *total;
-		*collateral = other * (double)n / size > *collateral ? other * (double)n / size :
-								       *collateral;
+		*total = maxd(*total, changed * (double)n / size);
+		*collateral = maxd(*collateral, other * (double)n / size);
 		sum += other * (double)n / size;
 	}
 	print_message("# delete 1 of %zu, size %u (%zu deletions): changed <= %.3f/N, "
@@ -372,8 +375,8 @@ static void test_input_order_does_not_change_table(void **state)
 	build_ok(shuffled, n, SIZE, b);
 	for (uint32_t e = 0; e < SIZE; e++)
 		if (s[a[e]].id != shuffled[b[e]].id)
-			fail_msg("entry %u: expected server id %u, got id %u from the shuffled input",
-				 e, s[a[e]].id, shuffled[b[e]].id);
+			fail_msg("entry %u: expected server id %u, got id %u (shuffled input)", e,
+				 s[a[e]].id, shuffled[b[e]].id);
 	test_free(b);
 	test_free(a);
 	test_free(shuffled);
