@@ -36,7 +36,7 @@ DP_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(DP_SRCS))
 DP_SAN   := $(patsubst user/%.c,$(BUILD)/san/%.o,$(DP_SRCS))
 PKT_SAN  := $(BUILD)/san/pkt.o
 
-PROGS    := $(BUILD)/limpet-dpdemo
+PROGS    :=
 TESTS    := $(BUILD)/test_maglev $(BUILD)/test_xdp
 BENCHES  := $(BUILD)/bench_xdp
 
@@ -75,10 +75,6 @@ $(BUILD)/obj/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
-
-$(BUILD)/limpet-dpdemo: tools/dpdemo.c $(DP_OBJS) $(BUILD)/obj/pkt.o
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(DP_OBJS) $(BUILD)/obj/pkt.o $(LDLIBS) -o $@
 
 $(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev.o
 	$(call msg,LINK,$@)

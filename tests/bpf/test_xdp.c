@@ -477,6 +477,38 @@ static void test_same_source_same_server(int family)
 				: "same IPv6 source, 10000 ports: one server");
 }
 
+/* The fragments of one datagram go where its first fragment went, for many sources. */
+static void test_fragments_follow_source(int family)
+{
+	struct pkt_spec first = { .family = family, .proto = IPPROTO_UDP, .sport = 53, .dport = 80,
+				  .more_frags = true, .payload_len = 32 };
+	struct pkt_spec later = { .family = family, .proto = IPPROTO_UDP, .frag_off = 5,
+				  .payload_len = 32 };
+	struct pkt p1, p2;
+	struct run r1, r2;
+	int apart = 0, lost = 0;
+
+	tap_begin();
+	vip_addr(family, V_SRC_IPIP, first.dst);
+	vip_addr(family, V_SRC_IPIP, later.dst);
+	for (uint32_t i = 0; i < 500; i++) {
+		client_addr(family, 60000 + i, first.src);
+		memcpy(later.src, first.src, sizeof(later.src));
+		/* the later fragment first: it must not depend on the first having been seen */
+		pkt_build(&p2, &later);
+		pkt_build(&p1, &first);
+		if (run(&p2, &r2) || run(&p1, &r1) || !backend_of(&r1) || !backend_of(&r2)) {
+			lost++;
+			continue;
+		}
+		apart += backend_of(&r1) != backend_of(&r2);
+	}
+	CHECK(!lost, "%d datagrams not forwarded", lost);
+	CHECK(!apart, "%d of 500 datagrams split over two servers", apart);
+	tap_end(family == LB_V4 ? "ipv4 fragments follow their source's server"
+				: "ipv6 fragments follow their source's server");
+}
+
 #define SPREAD_N 30000
 #define SPREAD_BASE 1000
 
@@ -585,7 +617,8 @@ static void test_enable_moves_nobody(void)
 static void test_syn_flood_keeps_known_sources(void)
 {
 	static const uint32_t w2[NBACKENDS] = { 3, 2, 1 };
-	static int known[KNOWN_N];
+	static int known[KNOWN_N], flood[KNOWN_N];
+	int recorded = 0;
 	struct pkt_spec spec = { .family = LB_V6, .proto = IPPROTO_TCP, .sport = 999, .dport = 80,
 				 .tcp_flags = SYN };
 	uint32_t src[4];
@@ -612,6 +645,12 @@ static void test_syn_flood_keeps_known_sources(void)
 	CHECK(!moved, "after 1M SYN-only sources and a weight change, %d of %d known moved", moved,
 	      KNOWN_N);
 	CHECK(differ > KNOWN_N / 10, "ring alone moves only %d: proves nothing", differ);
+	/* and the flood was not recorded: its sources follow the new ring like fresh ones */
+	for (int i = 0; i < KNOWN_N; i++)
+		flood[i] = pick(LB_V6, V_FRESH, 0x1000000 + i * 199, 5000, SYN);
+	for (int i = 0; i < KNOWN_N; i++)
+		recorded += pick(LB_V6, V_SRC_DSR, 0x1000000 + i * 199, 5000, SYN) != flood[i];
+	CHECK(!recorded, "%d of %d SYN-only flood sources were recorded", recorded, KNOWN_N);
 	tap_end("1M new SYN-only sources do not evict known sources");
 }
 
@@ -729,6 +768,8 @@ int main(void)
 	test_odd_farm("ipip6 at the egress MTU is forwarded", LB_V6, "2001:2::1:11", true,
 		      LB_FWD_IPIP, 1500 - 48 - 40, XDP_TX, LB_R_TX);
 	test_counters();
+	test_fragments_follow_source(LB_V4);
+	test_fragments_follow_source(LB_V6);
 	test_same_source_same_server(LB_V4);
 	test_same_source_same_server(LB_V6);
 	test_spread_by_weight();

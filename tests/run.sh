@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run every test suite and end with one line `N passed, N failed`.
+# Each suite prints TAP (`ok N - name` / `not ok N - name`); a suite that dies without
+# reporting a failure counts as one failed test, so a crash is never a pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+
+# suite NAME CMD...: run CMD, echo its output, add its ok/not ok lines to the totals
+suite() {
+	local name=$1 out rc p f
+	shift
+	echo "== $name"
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -c '^ok ' "$out")
+	f=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	rm -f "$out"
+}
+
+rig() { ./scripts/rig.sh run "$@"; }
+
+suite "maglev (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_maglev
+suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- \
+	scripts/rig.sh exec lb build/test_xdp
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
