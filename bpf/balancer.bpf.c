@@ -52,6 +52,7 @@ int limpet_balancer(struct xdp_md *ctx)
 	struct lb_server *s;
 	struct lb_farm *f;
 	struct lb_vip *vip;
+	__u32 now;
 	int rc;
 
 	rc = parse_packet(data, end, &pi);
@@ -69,15 +70,16 @@ int limpet_balancer(struct xdp_md *ctx)
 	f = find_farm(vip->farm);
 	if (!f)
 		return lb_exit(LB_R_NO_SERVER, XDP_DROP, len);
+	now = now_sec();
 	if (f->hdr.stickiness == LB_STICKY_SOURCE_IP)
-		s = pick_source(f, vip->farm, &pi);
+		s = pick_source(f, vip->farm, &pi, now);
 	else if (pi.frag == FRAG_LATER)
 		return lb_exit(LB_R_FRAG, XDP_PASS, len);
 	else
-		s = pick_flow(f, vip->farm, &pi);
+		s = pick_flow(f, vip->farm, &pi, now);
 	if (!s)
 		return lb_exit(LB_R_NO_SERVER, XDP_DROP, len);
-	return forward(ctx, f, s, &pi, len);
+	return forward(ctx, f, s, &pi, len, now);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

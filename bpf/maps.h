@@ -76,6 +76,14 @@ struct {
 	__type(value, struct insert_budget);
 } insert_rl SEC(".maps");
 
+/* FIB results per server (bpf/forward.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_SERVER_STATS_MAX);
+	__type(key, __u32);
+	__type(value, struct lb_nexthop);
+} nexthops SEC(".maps");
+
 /* egress devices other than the ingress one, by ifindex */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -38,8 +38,14 @@
 const volatile __u32 sticky_mask = LB_STICKY_BUCKETS - 1;
 const volatile __u32 insert_rate = LB_STICKY_INSERTS_PER_SEC;
 
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* Seconds, for sticky ages and cache expiry. jiffies is read inline (the verifier turns
+ * bpf_jiffies64 into a load); a kernel that hides its config falls back to a helper call. */
 static __always_inline __u32 now_sec(void)
 {
+	if (CONFIG_HZ)
+		return bpf_jiffies64() / CONFIG_HZ;
 	return bpf_ktime_get_coarse_ns() / 1000000000ULL;
 }
 
@@ -104,11 +110,11 @@ static __always_inline bool sticky_live(const struct lb_sticky_ent *e, __u32 now
 }
 
 static __always_inline struct lb_server *pick_source(struct lb_farm *f, __u32 farm,
-						     const struct pkt_info *pi)
+						     const struct pkt_info *pi, __u32 now)
 {
 	__u64 h = lb_hash_addr(pi->src, f->hdr.seed);
 	__u64 sh = lb_sticky_hash(h, farm);
-	__u32 tag = lb_sticky_tag(sh), idx = sh & sticky_mask, now = now_sec();
+	__u32 tag = lb_sticky_tag(sh), idx = sh & sticky_mask;
 	__u32 timeout = f->hdr.timeout, victim = LB_STICKY_WAYS, oldest = ~0u;
 	struct lb_sticky_bucket *b;
 	struct lb_sticky_ent *e;
@@ -169,7 +175,7 @@ static __always_inline struct lb_server *pick_source(struct lb_farm *f, __u32 fa
 }
 
 static __always_inline struct lb_server *pick_flow(struct lb_farm *f, __u32 farm,
-						   const struct pkt_info *pi)
+						   const struct pkt_info *pi, __u32 now)
 {
 	struct lb_flow_key k = {
 		.sport = pi->sport,
@@ -180,7 +186,6 @@ static __always_inline struct lb_server *pick_flow(struct lb_farm *f, __u32 farm
 	};
 	struct lb_conn *c, nc;
 	struct lb_server *s;
-	__u32 now = now_sec();
 
 	__builtin_memcpy(k.src, pi->src, sizeof(k.src));
 	__builtin_memcpy(k.dst, pi->dst, sizeof(k.dst));

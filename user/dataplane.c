@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -326,6 +328,48 @@ uint32_t dataplane_server_key(const struct dataplane *dp, uint32_t farm, uint32_
 	return s < 0 ? 0 : b->key[s];
 }
 
+/*
+ * Delete every key of map for which keep(key, arg) is false. Keys are collected first and
+ * deleted after the walk, since deleting while walking can restart the walk.
+ */
+static int map_prune(int fd, size_t key_size, bool (*keep)(const void *key, const void *arg),
+		     const void *arg)
+{
+	size_t n = 0, cap = 0;
+	char *doomed = NULL, *key = malloc(key_size), *prev = NULL;
+	int err = 0;
+
+	if (!key)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, key)) {
+		if (!keep(key, arg)) {
+			if (n == cap) {
+				char *d = realloc(doomed, (cap = cap ? cap * 2 : 64) * key_size);
+
+				if (!d) {
+					err = -ENOMEM;
+					goto out;
+				}
+				doomed = d;
+			}
+			memcpy(doomed + n++ * key_size, key, key_size);
+		}
+		if (!prev && !(prev = malloc(key_size))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		memcpy(prev, key, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, doomed + i * key_size) && errno != ENOENT)
+			err = -errno;
+out:
+	free(doomed);
+	free(key);
+	free(prev);
+	return err;
+}
+
 static void vip_key(const struct dp_vip *v, uint16_t port, struct lb_vip_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -400,24 +444,99 @@ int dataplane_vip_del(struct dataplane *dp, const struct dp_vip *v)
 	return err;
 }
 
-int dataplane_acl_add(struct dataplane *dp, uint32_t frontend, uint8_t family,
-		      const uint32_t addr[LB_ADDR_WORDS], uint32_t prefixlen)
-{
-	struct lb_acl_key k = { .frontend = htonl(frontend) };
-	uint32_t one = 1, bits = family == LB_V4 ? 32 : 128;
+struct vip_set {
+	const struct dp_vip *v;
+	size_t n;
+};
 
-	if (frontend >= LB_FRONTENDS_MAX || (family != LB_V4 && family != LB_V6) ||
-	    prefixlen > bits)
+static bool vip_claimed(const void *key, const void *arg)
+{
+	const struct vip_set *set = arg;
+	const struct lb_vip_key *k = key;
+	uint16_t port = ntohs(k->port);
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct dp_vip *v = &set->v[i];
+
+		if (v->family == k->family && v->proto == k->proto &&
+		    !memcmp(v->addr, k->addr, sizeof(k->addr)) &&
+		    (port ? port >= v->port_lo && port <= v->port_hi : v->frag_key))
+			return true;
+	}
+	return false;
+}
+
+int dataplane_vips_sync(struct dataplane *dp, const struct dp_vip *v, size_t n)
+{
+	struct vip_set set = { v, n };
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = dataplane_vip_set(dp, &v[i]);
+	if (err)
+		return err;
+	return map_prune(bpf_map__fd(dp->skel->maps.vips), sizeof(struct lb_vip_key), vip_claimed,
+			 &set);
+}
+
+static int acl_key(const struct dp_acl *a, struct lb_acl_key *k)
+{
+	uint32_t bits = a->family == LB_V4 ? 32 : 128;
+
+	if (a->frontend >= LB_FRONTENDS_MAX || (a->family != LB_V4 && a->family != LB_V6) ||
+	    a->prefixlen > bits)
 		return -EINVAL;
-	k.prefixlen = 32 + prefixlen;
+	memset(k, 0, sizeof(*k));
+	k->frontend = htonl(a->frontend);
+	k->prefixlen = 32 + a->prefixlen;
 	for (uint32_t w = 0; w < LB_ADDR_WORDS; w++) {
-		uint32_t keep = prefixlen > w * 32 ? prefixlen - w * 32 : 0;
+		uint32_t keep = a->prefixlen > w * 32 ? a->prefixlen - w * 32 : 0;
 		uint32_t mask = keep >= 32 ? UINT32_MAX : keep ? ~(UINT32_MAX >> keep) : 0;
 
-		k.addr[w] = addr[w] & htonl(mask);
+		k->addr[w] = a->addr[w] & htonl(mask);
 	}
+	return 0;
+}
+
+int dataplane_acl_add(struct dataplane *dp, const struct dp_acl *a)
+{
+	struct lb_acl_key k;
+	uint32_t one = 1;
+	int err = acl_key(a, &k);
+
+	if (err)
+		return err;
 	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.acl), &k, &one, BPF_ANY) ? -errno
 										     : 0;
+}
+
+struct acl_set {
+	const struct dp_acl *a;
+	size_t n;
+};
+
+static bool acl_listed(const void *key, const void *arg)
+{
+	const struct acl_set *set = arg;
+	struct lb_acl_key k;
+
+	for (size_t i = 0; i < set->n; i++)
+		if (!acl_key(&set->a[i], &k) && !memcmp(&k, key, sizeof(k)))
+			return true;
+	return false;
+}
+
+int dataplane_acl_sync(struct dataplane *dp, const struct dp_acl *a, size_t n)
+{
+	struct acl_set set = { a, n };
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = dataplane_acl_add(dp, &a[i]);
+	if (err)
+		return err;
+	return map_prune(bpf_map__fd(dp->skel->maps.acl), sizeof(struct lb_acl_key), acl_listed,
+			 &set);
 }
 
 int dataplane_port_add(struct dataplane *dp, int ifindex)
@@ -475,4 +594,29 @@ int dataplane_vip_stats(const struct dataplane *dp, uint32_t frontend, struct lb
 	if (frontend >= LB_FRONTENDS_MAX)
 		return -EINVAL;
 	return percpu_sum(dp, dp->skel->maps.stats_vip, frontend, out);
+}
+
+int dataplane_pin(struct dataplane *dp, const char *dir)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = bpf_object__pin_maps(dp->skel->obj, dir);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/limpet_balancer", dir);
+	err = bpf_program__pin(dp->skel->progs.limpet_balancer, path);
+	if (err)
+		bpf_object__unpin_maps(dp->skel->obj, dir);
+	return err;
+}
+
+void dataplane_unpin(struct dataplane *dp, const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/limpet_balancer", dir);
+	bpf_program__unpin(dp->skel->progs.limpet_balancer, path);
+	bpf_object__unpin_maps(dp->skel->obj, dir);
+	rmdir(dir);
 }

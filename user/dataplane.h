@@ -68,8 +68,25 @@ uint32_t dataplane_server_key(const struct dataplane *dp, uint32_t farm, uint32_
 int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *vip);
 int dataplane_vip_del(struct dataplane *dp, const struct dp_vip *vip);
 
-int dataplane_acl_add(struct dataplane *dp, uint32_t frontend, uint8_t family,
-		      const uint32_t addr[LB_ADDR_WORDS], uint32_t prefixlen);
+/* Make the vips map hold exactly the keys of these VIPs: upsert them all first, then
+ * delete the keys no VIP claims, so a VIP that stays never stops answering. */
+int dataplane_vips_sync(struct dataplane *dp, const struct dp_vip *v, size_t n);
+
+struct dp_acl {
+	uint32_t frontend;
+	uint8_t family;
+	uint32_t addr[LB_ADDR_WORDS];	/* network order */
+	uint32_t prefixlen;
+};
+
+int dataplane_acl_add(struct dataplane *dp, const struct dp_acl *a);
+/* Likewise for allowedSource prefixes: add all, then delete those not listed. */
+int dataplane_acl_sync(struct dataplane *dp, const struct dp_acl *a, size_t n);
+
+/* Pin every map and the program under dir (created if missing; DESIGN: one folder per
+ * serviceName); unpin removes the pins and the folder. */
+int dataplane_pin(struct dataplane *dp, const char *dir);
+void dataplane_unpin(struct dataplane *dp, const char *dir);
 
 /* Allow redirects to ifindex (a device other than the one a packet came in on). */
 int dataplane_port_add(struct dataplane *dp, int ifindex);

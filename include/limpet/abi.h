@@ -139,6 +139,21 @@ struct lb_conn {
 };
 _Static_assert(sizeof(struct lb_conn) == 8, "lb_conn layout");
 
+/* --- next-hop cache: per CPU, by server counter slot (bpf/forward.h) ------------------------ */
+struct lb_nexthop {
+	__be32 dst[LB_ADDR_WORDS];	/* the server this entry is for */
+	__be32 src[LB_ADDR_WORDS];	/* outer source address (ipip) */
+	__u32 ifindex;			/* egress device */
+	__u32 iif;			/* ingress device the lookup was made for */
+	__u32 expires;			/* seconds; looked up again after this */
+	__u16 mtu;			/* egress MTU (route or device) */
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u8 ipip;			/* looked up for ipip (source wanted) or dsr */
+	__u8 __pad[5];
+};
+_Static_assert(sizeof(struct lb_nexthop) == 64, "lb_nexthop is one cache line");
+
 /* --- counters (per-CPU; user space sums the CPUs) ------------------------------------------- */
 struct lb_counter {
 	__u64 packets;
@@ -169,5 +184,6 @@ enum lb_reason {
 #define LB_STICKY_TIMEOUT_DEFAULT 1800	/* stickinessTimeout when the config sets none */
 
 #define LB_TUNNEL_TTL		64	/* outer TTL / hop limit of ipip */
+#define LB_NEXTHOP_TTL_SEC	1	/* a cached FIB result is used for at most this long */
 
 #endif /* LIMPET_ABI_H */

@@ -44,20 +44,22 @@
 #define FARM6		1
 #define NBACKENDS	3
 
-/* Sources the wrapper generates. Test-run frames never reach a wire, so they need not stay
- * within the rig's 198.18.0.0/15 (which holds only 2^17 addresses). */
-#define NEW_BASE	0x0b000000u	/* 11.0.0.0: new clients, one per run */
-#define MANY_BASE	0x0a000000u	/* 10.0.0.0: the 1M known clients */
+/* Sources the wrapper generates, inside the rig's ranges even though test-run frames never
+ * reach a wire: new clients cycle through 198.18.0.0/15 (2^17 addresses; SYNs are never
+ * recorded, so every run is a sticky miss), the 1M known clients are IPv6 (2001:2:0:200::i),
+ * since 198.18.0.0/15 holds only 2^17 addresses. */
+#define NEW_BASE	0xc6120000u	/* 198.18.0.0 */
+#define NEW_N		(1u << 17)
+#define MANY_BASE	0u		/* last word of 2001:2:0:200::/64 */
 #define MANY_N		1000000u
 #define MANY_WARMUP	1100000u	/* every source once, then 10% more as hits */
 /* Default budget (LB_STICKY_INSERTS_PER_SEC) would record only 100k of the 1M per second. */
 #define BENCH_INSERT_RATE 10000000u
-#define SRC_NEW		(~0u)		/* nsrc: a new source every run (2^32 before reuse) */
 
 enum prog_kind { P_MACSWAP, P_WRAP_NOP, P_WRAP_MACSWAP, P_WRAP_LB };
 enum expect { E_TX, E_FORWARD, E_PASS };
 
-static struct pkt f_ack4, f_syn4, f_other4, f_ack6;
+static struct pkt f_ack4, f_syn4, f_other4, f_ack6, f_many6;
 
 struct bcase {
 	const char *label;
@@ -79,20 +81,20 @@ static const struct bcase cases[R_MAX] = {
 	[R_WRAP] = { "wrapper alone", "xdp.wrapper", P_WRAP_NOP, &f_ack4, 0, 0, E_TX, -1, 0,
 		     false },
 	[R_WRAP_CTR] = { "wrapper alone, src counter", NULL, P_WRAP_NOP, &f_ack4, NEW_BASE,
-			 SRC_NEW, E_TX, -1, 0, false },
+			 NEW_N, E_TX, -1, 0, false },
 	/* its net is macswap's own work: how much of the baseline is the harness's */
 	[R_WRAP_MACSWAP] = { "wrapper + macswap", NULL, P_WRAP_MACSWAP, &f_ack4, 0, 0, E_TX,
 			     R_WRAP, 0, false },
 	[R_KNOWN] = { "known client", "xdp.known_client", P_WRAP_LB, &f_ack4, 0, 0, E_FORWARD,
 		      R_WRAP, 3, false },
 	/* SYN only: a new source is never recorded, so every run misses and goes to Maglev */
-	[R_NEW] = { "new client (SYN)", "xdp.new_client", P_WRAP_LB, &f_syn4, NEW_BASE, SRC_NEW,
+	[R_NEW] = { "new client (SYN)", "xdp.new_client", P_WRAP_LB, &f_syn4, NEW_BASE, NEW_N,
 		    E_FORWARD, R_WRAP_CTR, 20, false },
 	[R_NONVIP] = { "non-VIP", "xdp.non_vip", P_WRAP_LB, &f_other4, 0, 0, E_PASS, R_WRAP, 1.5,
 		       false },
 	[R_KNOWN6] = { "IPv6 known client", "xdp.ipv6_known_client", P_WRAP_LB, &f_ack6, 0, 0,
 		       E_FORWARD, R_WRAP, 0, false },
-	[R_MANY] = { "known client among 1M", "xdp.known_client_1m", P_WRAP_LB, &f_ack4,
+	[R_MANY] = { "known client among 1M (v6)", "xdp.known_client_1m", P_WRAP_LB, &f_many6,
 		     MANY_BASE, MANY_N, E_FORWARD, R_WRAP_CTR, 15, true },
 };
 
@@ -326,16 +328,17 @@ static void summarize(struct timing *t)
 static uint32_t many_overflow(uint32_t buckets)
 {
 	uint8_t *fill = calloc(buckets, 1);
-	uint32_t over = 0, w[4] = { 0 };
+	uint32_t over = 0, w[4];
 
 	if (!fill)
 		return 0;
+	pkt_addr6(w, "2001:2:0:200::");
 	for (uint32_t i = 0; i < MANY_N; i++) {
 		uint64_t sh;
 		uint32_t idx;
 
-		w[0] = htonl(MANY_BASE + i);
-		sh = lb_sticky_hash(lb_hash_addr(w, SEED), FARM4);
+		w[3] = htonl(MANY_BASE + i);
+		sh = lb_sticky_hash(lb_hash_addr(w, SEED), FARM6);
 		idx = sh & (buckets - 1);
 		if (fill[idx] < LB_STICKY_WAYS)
 			fill[idx]++;
@@ -363,10 +366,10 @@ static int many_warmup(struct bench *b, const struct bcase *c, int entry)
 		pr_err("%s: warm-up ended with %s", c->label, action_name(r.retval));
 		return -EINVAL;
 	}
-	printf("  warm-up: %u ACKs over %u sources %u.0.0.0+ (sticky insert budget raised to "
+	printf("  warm-up: %u ACKs over %u sources 2001:2:0:200::%x+ (sticky insert budget raised to "
 	       "%u/s per CPU, default %u, so that all are recorded);\n"
 	       "           %u sources (%.2f%%) find their bucket full and stay on Maglev\n",
-	       MANY_WARMUP, MANY_N, MANY_BASE >> 24, BENCH_INSERT_RATE,
+	       MANY_WARMUP, MANY_N, MANY_BASE, BENCH_INSERT_RATE,
 	       LB_STICKY_INSERTS_PER_SEC, over, 100.0 * over / MANY_N);
 	return 0;
 }
@@ -404,11 +407,14 @@ static void build_frames(void)
 	pkt_addr6(s.src, "2001:2::2");
 	pkt_addr6(s.dst, "2001:2:0:100::1");
 	pkt_build(&f_ack6, &s);
+	pkt_addr6(s.src, "2001:2:0:200::");
+	pkt_build(&f_many6, &s);
 
 	frame_pad(&f_ack4);
 	frame_pad(&f_syn4);
 	frame_pad(&f_other4);
 	frame_pad(&f_ack6);
+	frame_pad(&f_many6);
 }
 
 /* One sourceIp/DSR farm per family, servers .11/.12/.13 weighted 1:2:3, and its VIP :80. */

@@ -117,7 +117,7 @@ enum { V_SRC_DSR = 1, V_SRC_IPIP, V_NULL_DSR, V_NULL_IPIP, V_RANGE, V_ACL, V_VLA
 static int setup(void)
 {
 	static const bool all[NBACKENDS] = { true, true, true };
-	uint32_t acl[4];
+	struct dp_acl acl;
 	int err = 0;
 
 	ifindex_lb0 = if_nametoindex("lb0");
@@ -152,13 +152,16 @@ static int setup(void)
 		err = err ?: add_vip(fam, V_VLAN_IPIP, F_VLAN_IPIP + o, 80, 80, 0, false);
 		err = err ?: add_vip(fam, V_FRESH, F_FRESH + o, 80, 80, 0, false);
 		err = err ?: add_vip(fam, V_ODD, F_ODD + o, 80, 80, 0, false);
-		if (!err && fam == LB_V4) {
-			pkt_addr4(acl, "198.18.128.0");
-			err = dataplane_acl_add(dp, V_ACL * 16 + fam, fam, acl, 24);
-		} else if (!err) {
-			pkt_addr6(acl, "2001:2:0:200::");
-			err = dataplane_acl_add(dp, V_ACL * 16 + fam, fam, acl, 120);
+		acl.frontend = V_ACL * 16 + fam;
+		acl.family = fam;
+		if (fam == LB_V4) {
+			pkt_addr4(acl.addr, "198.18.128.0");
+			acl.prefixlen = 24;
+		} else {
+			pkt_addr6(acl.addr, "2001:2:0:200::");
+			acl.prefixlen = 120;
 		}
+		err = err ?: dataplane_acl_add(dp, &acl);
 	}
 	if (err)
 		fprintf(stderr, "test_xdp: setup: %s\n", strerror(-err));
