@@ -21,27 +21,30 @@ endif
 SAN      ?= -fsanitize=address,undefined -fno-omit-frame-pointer
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD)/skel
-LDLIBS   := -lbpf -lelf -lz
+LDLIBS   := -lxdp -lbpf -lelf -lz
 BPFFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf \
 	    $(if $(MULTI),-I/usr/include/$(MULTI))
 
 ABI      := $(wildcard include/limpet/*.h)
 BPF_HDRS := $(wildcard bpf/*.h) $(ABI)
-BPF_PROGS := balancer decap baseline bench_wrap
+BPF_PROGS := balancer decap baseline bench_wrap pass
 SKELS    := $(patsubst %,$(BUILD)/skel/%.skel.h,$(BPF_PROGS))
 
 # user-space modules shared by the programs and tests
 DP_SRCS  := user/dataplane.c user/maglev.c user/log.c
+# the daemon's modules on top of the dataplane
+D_SRCS   := user/config.c user/apply.c user/attach.c user/neigh.c
+D_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(D_SRCS))
 DP_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(DP_SRCS))
 DP_SAN   := $(patsubst user/%.c,$(BUILD)/san/%.o,$(DP_SRCS))
 PKT_SAN  := $(BUILD)/san/pkt.o
 
-PROGS    :=
-TESTS    := $(BUILD)/test_maglev $(BUILD)/test_xdp
+PROGS    := $(BUILD)/limpetd $(BUILD)/limpet-backend $(BUILD)/namesrv $(BUILD)/rigclient
+TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_xdp
 BENCHES  := $(BUILD)/bench_xdp
 
 .PHONY: all deps test bench demo clean
-all: $(PROGS) $(TESTS) $(BENCHES)
+all: $(PROGS) $(TESTS) $(BENCHES) $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
 
 deps:
 	$(Q)./scripts/deps.sh
@@ -76,9 +79,33 @@ $(BUILD)/obj/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
 
+$(BUILD)/limpetd: user/limpetd.c $(D_OBJS) $(DP_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -ljansson -o $@
+
+$(BUILD)/limpet-backend: user/limpet-backend
+	$(call msg,COPY,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)install -m 0755 $< $@
+
+# rig fixture: the backends' HTTP/UDP name server (not part of the product)
+$(BUILD)/namesrv: tools/namesrv.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/rigclient: tools/rigclient.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 $(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -lcmocka -o $@
+
+$(BUILD)/test_config: tests/unit/test_config.c $(BUILD)/san/config.o $(BUILD)/san/maglev.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
 
 $(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN)
 	$(call msg,LINK,$@)

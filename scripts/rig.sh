@@ -2,6 +2,7 @@
 # limpet veth test rig (DESIGN.md section 6).
 #
 #   rig.sh up   [--prefix P] [--backends K] [--clients N] [--lb-ports 1|2] [--static-neigh]
+#               [--serve] [--backend-mode dsr|ipip] [--vips N]
 #   rig.sh down [--prefix P]
 #   rig.sh exec NODE CMD...        NODE: client | lb | bK | sw   (run CMD in that namespace)
 #   rig.sh env  [--prefix P]       print the rig's facts as shell variables
@@ -16,18 +17,31 @@
 #                  198.18.0.3/16, and backend 3 is routed through lb1 (a second egress port)
 #   P-bK   backend eth0 198.18.1.(10+K)/16 2001:2::1:(10+K)/64, MAC 02:00:00:00:01:K
 #   VIPs   198.18.100.0/24 and 2001:2:0:100::/64, routed by the client to the LB
+# --serve: every backend runs build/namesrv --name bK --port 80 --udp-port 80 (HTTP and UDP
+#   answering "bK"), started once the backends exist, pid in /run/limpet-rig/P.pids, log in
+#   /run/limpet-rig/P-bK.namesrv.log; `down` stops it.
+# --backend-mode dsr|ipip: every backend runs `user/limpet-backend setup --mode M --iface eth0`
+#   with the first N VIPs of each family (--vips N, default 4): 198.18.100.1..N and
+#   2001:2:0:100::1..N (the same digits in both families, as for the backends' addresses).
 # Every veth has TX checksum offload off: with it on, native XDP sees partial checksums and
 # receivers drop the forwarded packets ("incorrect cksum").
+# The bridge ports facing the LB run build/bpf/pass.bpf.o (XDP_PASS): a veth drops the frames
+# its peer sends with XDP_TX or XDP_REDIRECT unless it runs an XDP program itself.
 # The namespace prefix is per run (default lp<pid>); `run` deletes the rig on every exit path.
 set -euo pipefail
 
 die() { echo "rig: $*" >&2; exit 2; }
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 prefix=${RIG_PREFIX:-}
 backends=3
 clients=0
 lb_ports=1
 static_neigh=0
+serve=0
+backend_mode=
+vips=4
 
 parse_up_opts() {
 	while [ $# -gt 0 ]; do
@@ -37,6 +51,9 @@ parse_up_opts() {
 		--clients) clients=$2; shift 2 ;;
 		--lb-ports) lb_ports=$2; shift 2 ;;
 		--static-neigh) static_neigh=1; shift ;;
+		--serve) serve=1; shift ;;
+		--backend-mode) backend_mode=$2; shift 2 ;;
+		--vips) vips=$2; shift 2 ;;
 		--) shift; cmd=("$@"); return ;;
 		*) die "unknown option $1" ;;
 		esac
@@ -44,6 +61,8 @@ parse_up_opts() {
 }
 
 ns() { echo "$prefix-$1"; }
+# nsenter, not `ip netns exec`, for what keeps running or touches BPF: the host's /sys (bpffs)
+nsx() { local n=$1; shift; nsenter --net="/run/netns/$(ns "$n")" "$@"; }
 in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 mac_of_backend() { printf '02:00:00:00:01:%02x' "$1"; }
 
@@ -59,6 +78,12 @@ veth() {
 	in_ns "$node" ip link set "$ifname" up
 }
 
+# lb_port_pass IF: XDP_PASS on the bridge side of the LB's IF, so that frames the balancer
+# transmits from IF (native XDP_TX / redirect) are taken in
+lb_port_pass() {
+	in_ns sw ip link set "p-lb-$1" xdpdrv obj "$root/build/bpf/pass.bpf.o" sec xdp
+}
+
 node() {
 	ip netns add "$(ns "$1")"
 	in_ns "$1" ip link set lo up
@@ -69,6 +94,12 @@ do_up() {
 	[ -n "$prefix" ] || prefix="lp$$"
 	[ "$backends" -ge 1 ] && [ "$backends" -le 200 ] || die "--backends must be 1..200"
 	[ "$clients" -ge 0 ] && [ "$clients" -le 16000 ] || die "--clients must be 0..16000"
+	case "$backend_mode" in "" | dsr | ipip) ;; *) die "--backend-mode must be dsr or ipip" ;; esac
+	[[ $vips =~ ^[0-9]+$ ]] && [ "$vips" -ge 1 ] && [ "$vips" -le 254 ] || die "--vips must be 1..254"
+	[ -f "$root/build/bpf/pass.bpf.o" ] || die "needs $root/build/bpf/pass.bpf.o (make)"
+	if [ "$serve" -eq 1 ] && [ ! -x "$root/build/namesrv" ]; then
+		die "--serve needs $root/build/namesrv (make build/namesrv)"
+	fi
 	ip netns list | grep -q "^$prefix-" && die "a rig named $prefix exists"
 
 	node sw
@@ -90,12 +121,14 @@ do_up() {
 
 	node lb
 	veth lb lb0 02:00:00:00:00:01
+	lb_port_pass lb0
 	in_ns lb ip addr add 198.18.0.1/16 dev lb0
 	in_ns lb ip addr add 2001:2::1/64 dev lb0 nodad
 	in_ns lb sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 	if [ "$lb_ports" -eq 2 ]; then
 		veth lb lb1 02:00:00:00:00:03
+		lb_port_pass lb1
 		in_ns lb ip addr add 198.18.0.3/16 dev lb1
 		in_ns lb ip addr add 2001:2::3/64 dev lb1 nodad
 		in_ns lb ip route add 198.18.1.13/32 dev lb1
@@ -117,7 +150,46 @@ do_up() {
 		fi
 	done
 	mkdir -p /run/limpet-rig
+	if [ -n "$backend_mode" ]; then
+		for ((k = 1; k <= backends; k++)); do setup_backend "$k"; done
+	fi
+	if [ "$serve" -eq 1 ]; then
+		for ((k = 1; k <= backends; k++)); do serve_backend "$k"; done
+	fi
 	print_env >"/run/limpet-rig/$prefix.env"
+}
+
+vip_list() {
+	local i out=
+	for ((i = 1; i <= vips; i++)); do out+="${out:+,}198.18.100.$i"; done
+	for ((i = 1; i <= vips; i++)); do out+=",2001:2:0:100::$i"; done
+	echo "$out"
+}
+
+# setup_backend K: VIPs on lo, sysctls and (ipip) the decap program, by limpet-backend itself
+setup_backend() {
+	local out
+	out=$(nsx "b$1" "$root/user/limpet-backend" setup --vip "$(vip_list)" \
+		--mode "$backend_mode" --iface eth0 2>&1) ||
+		die "limpet-backend setup in b$1 failed:"$'\n'"$out"
+}
+
+# serve_backend K: namesrv in bK, detached from our stdout (callers read `up`'s output to
+# its end), recorded for `down`; returns once it listens
+serve_backend() {
+	local k=$1 pid i log="/run/limpet-rig/$prefix-b$1.namesrv.log"
+	# nsenter itself (not a function: a subshell) so that $! is namesrv: nsenter execs it
+	nsenter --net="/run/netns/$(ns "b$k")" "$root/build/namesrv" --name "b$k" --port 80 \
+		--udp-port 80 </dev/null >"$log" 2>&1 &
+	pid=$!
+	disown "$pid"
+	echo "b$k $pid" >>"/run/limpet-rig/$prefix.pids"
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || die "namesrv in b$k exited: $(cat "$log")"
+		[ -n "$(nsx "b$k" ss -Hltn 'sport = :80')" ] && return 0
+		sleep 0.1
+	done
+	die "namesrv in b$k does not listen on port 80 after 5 s"
 }
 
 print_env() {
@@ -127,16 +199,39 @@ print_env() {
 	echo "RIG_LB_PORTS=$lb_ports"
 	echo "RIG_NS_LB=$(ns lb)"
 	echo "RIG_NS_CLIENT=$(ns c)"
+	echo "RIG_SERVE=$serve"
+	echo "RIG_BACKEND_MODE=$backend_mode"
+	echo "RIG_VIPS=$(vip_list)"
 }
 
 do_down() {
 	[ -n "$prefix" ] || die "down: which rig? (--prefix or RIG_PREFIX)"
-	local n
+	local n p i ino alive procs=() env="/run/limpet-rig/$prefix.env"
+	# ipip backends: detach the decap through libxdp, which may hold state in the host's bpffs
+	if grep -qx 'RIG_BACKEND_MODE=ipip' "$env" 2>/dev/null && command -v xdp-loader >/dev/null; then
+		for n in $(ip netns list | awk '{print $1}' | grep "^$prefix-b[0-9]" || true); do
+			nsenter --net="/run/netns/$n" xdp-loader unload eth0 --all >/dev/null 2>&1 || true
+		done
+	fi
 	for n in $(ip netns list | awk '{print $1}' | grep "^$prefix-" || true); do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+		# what runs there: namesrv (also listed in $prefix.pids) and anything tests started
+		ino=$(stat -L -c %i "/run/netns/$n" 2>/dev/null || true)
+		for p in $(ip netns pids "$n" 2>/dev/null || true); do
+			kill "$p" 2>/dev/null && procs+=("$p:$ino")
+		done
 		ip netns del "$n"
 	done
-	rm -f "/run/limpet-rig/$prefix.env"
+	# a namespace lives on (veths, ports) until its last process exits: wait, then insist on
+	# the processes still in it (same namespace inode: not a recycled pid)
+	in_its_ns() { [ "$(stat -L -c %i "/proc/${1%%:*}/ns/net" 2>/dev/null)" = "${1#*:}" ]; }
+	for ((i = 0; i < 30; i++)); do
+		alive=0
+		for p in "${procs[@]}"; do in_its_ns "$p" && alive=1 || true; done
+		[ "$alive" -eq 0 ] && break
+		sleep 0.1
+	done
+	for p in "${procs[@]}"; do in_its_ns "$p" && kill -9 "${p%%:*}" 2>/dev/null || true; done
+	rm -f "$env" "/run/limpet-rig/$prefix.pids" "/run/limpet-rig/$prefix"-b*.namesrv.log
 }
 
 do_exec() {
@@ -172,6 +267,6 @@ down) parse_up_opts "$@"; do_down ;;
 exec) [ $# -ge 2 ] || die "usage: rig.sh exec NODE CMD..."; do_exec "$@" ;;
 env) parse_up_opts "$@"; cat "/run/limpet-rig/$prefix.env" ;;
 run) parse_up_opts "$@"; do_run ;;
--h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0" ;;
 *) die "unknown verb $verb" ;;
 esac

@@ -30,8 +30,11 @@ suite() {
 rig() { ./scripts/rig.sh run "$@"; }
 
 suite "maglev (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_maglev
+suite "config (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_config
 suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- \
 	scripts/rig.sh exec lb build/test_xdp
+
+suite "limpet-backend and namesrv (rig)" tests/e2e/test_backend.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

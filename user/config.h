@@ -5,7 +5,20 @@
  *
  * Validation reports every error, each as "<json path>: <what is wrong>", e.g.
  *   tcp.farm[0].server[2].weight: 300 is out of range 1..256
- * and a config with any error is not returned at all.
+ * and a config with any error is not returned at all. Errors that concern no field have a
+ * position instead: "(top level)", "<line>:<column>" of a JSON syntax error (prefixed with the
+ * file name by config_load_file), or the file name when it cannot be read.
+ *
+ * The model holds effective values: defaults are filled in, except the few fields where 0 or
+ * NULL is documented to mean "the default" (the consumer picks it, e.g. from abi.h).
+ * A config that parsed is one the XDP path can serve as it is: the http layer is refused whole
+ * for now, tcp/udp farms are roundrobin|source with stickiness sourceIp|null, servers have the
+ * address family and (absent or equal) port of the frontends using their farm, no two enabled
+ * frontends of a protocol share an (address, port), and every abi.h limit holds counting all
+ * frontends, disabled or not (so enabling one never crosses a limit).
+ * Hosted-product fields limpet does not serve (ssl, chain, vrackNetworkId) are refused unless
+ * their value means "off" (false or null), so that an export of a service without them loads;
+ * probe types oco and internal are refused.
  */
 #ifndef LIMPET_CONFIG_H
 #define LIMPET_CONFIG_H
@@ -31,11 +44,11 @@ struct cfg_addr {
 };
 
 struct cfg_cidr {
-	struct cfg_addr addr;
-	uint8_t len;
+	struct cfg_addr addr;	/* host bits are zero (a prefix with host bits set is refused) */
+	uint8_t len;		/* a bare address in the document is a /32 or /128 */
 };
 
-struct cfg_ports {		/* "80", "80,443", "8000-8100" */
+struct cfg_ports {		/* "80", "80,443", "8000-8100": sorted, disjoint, non-adjacent */
 	size_t n;
 	struct { uint16_t lo, hi; } *range;
 };
@@ -43,19 +56,21 @@ struct cfg_ports {		/* "80", "80,443", "8000-8100" */
 struct cfg_probe {
 	bool present;
 	char *type;		/* tcp|http|smtp|mysql|pgsql */
-	uint32_t interval;	/* seconds, >= 1 */
+	uint32_t interval;	/* seconds, 1..86400, default 30 */
 	uint16_t port;		/* 0: the server's port */
-	char *url, *method, *match, *pattern;
+	char *url, *method;	/* NULL if unset; only an http probe may set them */
+	char *match;		/* default|status|contains|matches, never NULL when present */
+	char *pattern;		/* NULL if unset; required when match is not "default" */
 	bool negate, force_ssl;
-	uint32_t rise, fall;
+	uint32_t rise, fall;	/* 1..100, default 2 and 3 */
 };
 
 struct cfg_server {
 	uint32_t id;
 	char *display_name;
 	struct cfg_addr addr;
-	uint16_t port;		/* 0: the farm's */
-	uint32_t weight;
+	uint16_t port;		/* 0: the farm's (for dsr/ipip: equal to the frontend's anyway) */
+	uint32_t weight;	/* 1..256, default 1 */
 	bool active;		/* status "active" */
 	bool backup;
 	bool probe;
@@ -66,14 +81,14 @@ struct cfg_server {
 struct cfg_farm {
 	uint32_t id;
 	char *display_name;
-	uint16_t port;
+	uint16_t port;			/* 0: unset */
 	enum cfg_balance balance;
 	enum cfg_stickiness stickiness;
 	enum cfg_forwarding forwarding;
-	uint32_t stickiness_timeout;	/* seconds, 0: default */
-	uint32_t table_size;		/* maglevTableSize, 0: default */
+	uint32_t stickiness_timeout;	/* seconds, 0: LB_STICKY_TIMEOUT_DEFAULT */
+	uint32_t table_size;		/* maglevTableSize, prime >= nservers; 0: LB_RING_DEFAULT */
 	char *cookie_name;
-	struct cfg_probe probe;
+	struct cfg_probe probe;		/* present: false when the farm has none */
 	size_t nservers;
 	struct cfg_server *servers;
 };
@@ -99,7 +114,7 @@ struct cfg_layer_cfg {
 struct config {
 	char *service_name;
 	char *zone;
-	uint64_t hash_seed;
+	uint64_t hash_seed;	/* hashSeed, default: a fixed hash of service_name */
 	struct cfg_layer_cfg layer[CFG_LAYERS];
 };
 
@@ -108,14 +123,26 @@ struct cfg_errors {
 	char **msg;
 };
 
-/* Parse and validate; 0 and *out set, or -EINVAL with every problem in errs (which the
- * caller frees with cfg_errors_free), or -ENOMEM / -errno for the file. */
+/*
+ * Parse and validate; 0 and *out set, or -EINVAL with every problem in errs, or -ENOMEM, or
+ * -errno when the file cannot be read (one error naming it). *out is NULL on failure. errs is
+ * overwritten (it need not be initialised; free an earlier one first), may be NULL, and is
+ * freed by the caller with cfg_errors_free() whatever the result.
+ */
 int config_parse(const char *text, size_t len, struct config **out, struct cfg_errors *errs);
 int config_load_file(const char *path, struct config **out, struct cfg_errors *errs);
 void config_free(struct config *c);
 void cfg_errors_free(struct cfg_errors *e);
 
-/* The document back (round-trips through config_parse), new reference. */
+/*
+ * The canonical document, new reference (NULL on allocation failure); config_parse() of it
+ * gives an equal config. Every field with its effective value, except those left unset: NULL
+ * strings, 0 ports, 0 stickinessTimeout / maglevTableSize (the defaults) and an absent probe
+ * are omitted. stickiness null is JSON null, as the hosted API writes it (the string "null"
+ * is accepted on input too); hashSeed is 16 lowercase hex digits; port strings are the
+ * normalised list ("80-81,443"); allowedSource entries always carry their length. The
+ * read-only server cookie is not written, nor are refused fields.
+ */
 json_t *config_to_json(const struct config *c);
 
 const char *cfg_layer_name(enum cfg_layer l);

@@ -1,0 +1,62 @@
+# Shell helpers shared by the demo and the end-to-end tests (sourced, not run). They drive
+# limpetd and the rig's clients inside a rig made by scripts/rig.sh (RIG_PREFIX set).
+
+LIMPET_ROOT=${LIMPET_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+LIMPETD_LOG=${LIMPETD_LOG:-/run/limpet-rig/$RIG_PREFIX.limpetd.log}
+LIMPETD_PID=
+
+in_lb() { "$LIMPET_ROOT/scripts/rig.sh" exec lb "$@"; }
+in_client() { "$LIMPET_ROOT/scripts/rig.sh" exec client "$@"; }
+
+# limpetd_start CONFIG [ARGS...]: start limpetd on the LB's lb0 in the foreground, logging to
+# $LIMPETD_LOG; returns once it runs (0) or has exited (its status)
+limpetd_start() {
+	local config=$1 i
+	shift
+	: >"$LIMPETD_LOG"
+	# rig.sh execs nsenter, which execs limpetd: $! is limpetd itself
+	"$LIMPET_ROOT/scripts/rig.sh" exec lb "$LIMPET_ROOT/build/limpetd" --config "$config" --iface lb0 --foreground \
+		--state-dir "/run/limpet-rig/$RIG_PREFIX.state" "$@" >>"$LIMPETD_LOG" 2>&1 &
+	LIMPETD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q "running for service" "$LIMPETD_LOG" && return 0
+		if ! kill -0 "$LIMPETD_PID" 2>/dev/null; then
+			wait "$LIMPETD_PID"
+			return $?
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# limpetd_hup: SIGHUP, then wait for the outcome line; 0 if the new config was applied
+limpetd_hup() {
+	local before i
+	before=$(wc -l <"$LIMPETD_LOG")
+	kill -HUP "$LIMPETD_PID"
+	for ((i = 0; i < 100; i++)); do
+		tail -n +"$((before + 1))" "$LIMPETD_LOG" | grep -q "config applied" && return 0
+		tail -n +"$((before + 1))" "$LIMPETD_LOG" | grep -q "keeping the running" && return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# limpetd_stop: SIGTERM and wait; returns limpetd's exit status
+limpetd_stop() {
+	[ -n "$LIMPETD_PID" ] || return 0
+	kill -TERM "$LIMPETD_PID" 2>/dev/null
+	wait "$LIMPETD_PID"
+	local rc=$?
+	LIMPETD_PID=
+	return $rc
+}
+
+# clients http|udp VIP BASE COUNT CONNS: one line per source, "SOURCE SERVER..." (rigclient)
+clients() {
+	in_client "$LIMPET_ROOT/build/rigclient" "$1" "$2" 80 "$3" "$4" "$5"
+}
+
+# client_base4 N / client_base6 N: the rig's N-th client source address (1-based)
+client_base4() { echo "198.18.$((64 + $1 / 256)).$(($1 % 256))"; }
+client_base6() { printf '2001:2::40:%x\n' "$1"; }

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "log.h"
+
+/* Which (layer, id) holds a dataplane slot. */
+struct slot_owner {
+	bool used;
+	enum cfg_layer layer;
+	uint32_t id;
+};
+
+struct applier {
+	struct slot_owner farm[LB_FARMS_MAX];
+	struct slot_owner frontend[LB_FRONTENDS_MAX];
+	const struct config *applied;	/* borrowed: the caller keeps it alive until next apply */
+};
+
+static const enum cfg_layer xdp_layers[] = { CFG_TCP, CFG_UDP };
+
+int applier_new(struct applier **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+void applier_free(struct applier *ap)
+{
+	free(ap);
+}
+
+static int slot_find(const struct slot_owner *s, size_t n, enum cfg_layer l, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i].used && s[i].layer == l && s[i].id == id)
+			return i;
+	return -1;
+}
+
+/* Slots for `want` (layer, id) pairs: kept ones stay, new ones take the lowest free. */
+static int slots_assign(struct slot_owner *s, size_t n, const struct slot_owner *want,
+			size_t nwant)
+{
+	struct slot_owner next[LB_FARMS_MAX > LB_FRONTENDS_MAX ? LB_FARMS_MAX : LB_FRONTENDS_MAX];
+	size_t free_slot = 0;
+
+	memset(next, 0, sizeof(next));
+	for (size_t i = 0; i < nwant; i++) {
+		int old = slot_find(s, n, want[i].layer, want[i].id);
+
+		if (old >= 0)
+			next[old] = want[i];
+	}
+	for (size_t i = 0; i < nwant; i++) {
+		if (slot_find(next, n, want[i].layer, want[i].id) >= 0)
+			continue;
+		while (free_slot < n && next[free_slot].used)
+			free_slot++;
+		if (free_slot == n)
+			return -ENOSPC;
+		next[free_slot] = want[i];
+	}
+	memcpy(s, next, n * sizeof(*s));
+	return 0;
+}
+
+/* balance "source" hashes the client address like sourceIp stickiness does; the sticky
+ * table only keeps that choice stable across config changes. */
+static uint8_t stickiness_of(const struct cfg_farm *f)
+{
+	return f->stickiness == STICK_SOURCE_IP || f->balance == BAL_SOURCE ? LB_STICKY_SOURCE_IP
+									     : LB_STICKY_NONE;
+}
+
+/*
+ * A server takes traffic when it is active; backup servers only while no other server of
+ * the farm is active.
+ */
+static int farm_push(struct applier *ap, struct dataplane *dp, const struct config *cfg,
+		     enum cfg_layer l, const struct cfg_farm *f, struct apply_counts *c)
+{
+	struct dp_server *sv = calloc(f->nservers ? f->nservers : 1, sizeof(*sv));
+	bool primary_up = false;
+	struct dp_farm df = {
+		.slot = slot_find(ap->farm, LB_FARMS_MAX, l, f->id),
+		.seed = cfg->hash_seed,
+		.ring_size = f->table_size,
+		.timeout = f->stickiness_timeout,
+		.stickiness = stickiness_of(f),
+		.forwarding = f->forwarding == FWD_IPIP ? LB_FWD_IPIP : LB_FWD_DSR,
+		.nservers = f->nservers,
+		.servers = sv,
+	};
+	int err;
+
+	if (!sv)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->nservers; i++)
+		primary_up |= f->servers[i].active && !f->servers[i].backup;
+	for (size_t i = 0; i < f->nservers; i++) {
+		const struct cfg_server *s = &f->servers[i];
+
+		sv[i] = (struct dp_server){
+			.id = s->id,
+			.family = s->addr.family,
+			.weight = s->weight,
+			.eligible = s->active && s->backup != primary_up,
+		};
+		memcpy(sv[i].addr, s->addr.addr, sizeof(sv[i].addr));
+		c->eligible += sv[i].eligible;
+	}
+	err = dataplane_farm_set(dp, &df);
+	if (err)
+		pr_err("%s farm %u: %s", cfg_layer_name(l), f->id, strerror(-err));
+	c->servers += f->nservers;
+	free(sv);
+	return err;
+}
+
+/* Non-first fragments carry no port: they can follow a VIP address only where every
+ * frontend of that address and protocol leads to the same sourceIp farm. */
+static bool frag_key_ok(const struct config *cfg, enum cfg_layer l, const struct cfg_frontend *fe)
+{
+	const struct cfg_layer_cfg *lc = &cfg->layer[l];
+	const struct cfg_farm *f = config_find_farm(cfg, l, fe->default_farm);
+
+	if (!f || stickiness_of(f) != LB_STICKY_SOURCE_IP)
+		return false;
+	for (size_t i = 0; i < lc->nfrontends; i++) {
+		const struct cfg_frontend *o = &lc->frontends[i];
+
+		if (!o->disabled && !memcmp(&o->addr, &fe->addr, sizeof(o->addr)) &&
+		    o->default_farm != fe->default_farm)
+			return false;
+	}
+	return true;
+}
+
+struct compiled {
+	struct dp_vip *vips;
+	size_t nvips;
+	struct dp_acl *acls;
+	size_t nacls;
+};
+
+static int compile_frontends(struct applier *ap, const struct config *cfg, struct compiled *out)
+{
+	size_t nv = 0, na = 0;
+
+	for (size_t li = 0; li < 2; li++) {
+		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
+
+		for (size_t i = 0; i < lc->nfrontends; i++) {
+			nv += lc->frontends[i].ports.n;
+			na += lc->frontends[i].nallowed;
+		}
+	}
+	out->vips = calloc(nv ? nv : 1, sizeof(*out->vips));
+	out->acls = calloc(na ? na : 1, sizeof(*out->acls));
+	if (!out->vips || !out->acls)
+		return -ENOMEM;
+	for (size_t li = 0; li < 2; li++) {
+		enum cfg_layer l = xdp_layers[li];
+		const struct cfg_layer_cfg *lc = &cfg->layer[l];
+
+		for (size_t i = 0; i < lc->nfrontends; i++) {
+			const struct cfg_frontend *fe = &lc->frontends[i];
+			uint32_t slot = slot_find(ap->frontend, LB_FRONTENDS_MAX, l, fe->id);
+			bool frag = frag_key_ok(cfg, l, fe);
+
+			if (fe->disabled)
+				continue;
+			for (size_t p = 0; p < fe->ports.n; p++) {
+				struct dp_vip *v = &out->vips[out->nvips++];
+
+				*v = (struct dp_vip){
+					.family = fe->addr.family,
+					.proto = l == CFG_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+					.port_lo = fe->ports.range[p].lo,
+					.port_hi = fe->ports.range[p].hi,
+					.farm = slot_find(ap->farm, LB_FARMS_MAX, l, fe->default_farm),
+					.frontend = slot,
+					.flags = fe->nallowed ? LB_VIP_F_ACL : 0,
+					.frag_key = frag,
+				};
+				memcpy(v->addr, fe->addr.addr, sizeof(v->addr));
+			}
+			for (size_t a = 0; a < fe->nallowed; a++) {
+				struct dp_acl *acl = &out->acls[out->nacls++];
+
+				acl->frontend = slot;
+				acl->family = fe->allowed[a].addr.family;
+				acl->prefixlen = fe->allowed[a].len;
+				memcpy(acl->addr, fe->allowed[a].addr.addr, sizeof(acl->addr));
+			}
+		}
+	}
+	return 0;
+}
+
+static int owners_of(const struct config *cfg, bool farms, struct slot_owner *out, size_t max,
+		     size_t *n)
+{
+	*n = 0;
+	for (size_t li = 0; li < 2; li++) {
+		enum cfg_layer l = xdp_layers[li];
+		const struct cfg_layer_cfg *lc = &cfg->layer[l];
+		size_t cnt = farms ? lc->nfarms : lc->nfrontends;
+
+		for (size_t i = 0; i < cnt; i++) {
+			if (*n == max)
+				return -ENOSPC;
+			out[(*n)++] = (struct slot_owner){
+				.used = true, .layer = l,
+				.id = farms ? lc->farms[i].id : lc->frontends[i].id,
+			};
+		}
+	}
+	return 0;
+}
+
+static int apply_once(struct applier *ap, struct dataplane *dp, const struct config *cfg,
+		      struct apply_counts *c)
+{
+	static struct slot_owner want[LB_FRONTENDS_MAX];
+	struct slot_owner old_farms[LB_FARMS_MAX];
+	struct compiled comp = { 0 };
+	size_t n;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(old_farms, ap->farm, sizeof(old_farms));
+	err = owners_of(cfg, true, want, LB_FARMS_MAX, &n);
+	err = err ?: slots_assign(ap->farm, LB_FARMS_MAX, want, n);
+	err = err ?: owners_of(cfg, false, want, LB_FRONTENDS_MAX, &n);
+	err = err ?: slots_assign(ap->frontend, LB_FRONTENDS_MAX, want, n);
+	if (err)
+		return err;
+	for (size_t li = 0; li < 2 && !err; li++) {
+		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
+
+		for (size_t i = 0; i < lc->nfarms && !err; i++)
+			err = farm_push(ap, dp, cfg, xdp_layers[li], &lc->farms[i], c);
+		c->farms += lc->nfarms;
+		c->frontends += lc->nfrontends;
+	}
+	err = err ?: compile_frontends(ap, cfg, &comp);
+	/* prefixes before the VIPs that need them, stale ones after the VIPs let go */
+	for (size_t i = 0; i < comp.nacls && !err; i++)
+		err = dataplane_acl_add(dp, &comp.acls[i]);
+	err = err ?: dataplane_vips_sync(dp, comp.vips, comp.nvips);
+	err = err ?: dataplane_acl_sync(dp, comp.acls, comp.nacls);
+	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
+		if (old_farms[s].used && !ap->farm[s].used)
+			err = dataplane_farm_del(dp, s);
+	for (size_t i = 0; i < comp.nvips; i++)
+		c->vip_keys += comp.vips[i].port_hi - comp.vips[i].port_lo + 1;
+	c->acl = comp.nacls;
+	free(comp.vips);
+	free(comp.acls);
+	return err;
+}
+
+int applier_apply(struct applier *ap, struct dataplane *dp, const struct config *cfg,
+		  struct apply_counts *counts)
+{
+	struct apply_counts ignored;
+	int err = apply_once(ap, dp, cfg, counts);
+
+	if (!err) {
+		ap->applied = cfg;
+		return 0;
+	}
+	if (ap->applied && apply_once(ap, dp, ap->applied, &ignored))
+		pr_err("reverting to the previous config failed too: the dataplane may be mixed");
+	return err;
+}
+
+void config_for_each_server(const struct config *cfg,
+			    void (*fn)(const struct cfg_server *s, void *arg), void *arg)
+{
+	for (size_t li = 0; li < 2; li++) {
+		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
+
+		for (size_t i = 0; i < lc->nfarms; i++)
+			for (size_t j = 0; j < lc->farms[i].nservers; j++)
+				fn(&lc->farms[i].servers[j], arg);
+	}
+}
