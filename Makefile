@@ -35,12 +35,13 @@ DP_SRCS  := user/dataplane.c user/maglev.c user/log.c
 # the daemon's modules on top of the dataplane
 D_SRCS   := user/config.c user/apply.c user/attach.c user/neigh.c
 D_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(D_SRCS))
+D_SAN    := $(patsubst user/%.c,$(BUILD)/san/%.o,$(D_SRCS))
 DP_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(DP_SRCS))
 DP_SAN   := $(patsubst user/%.c,$(BUILD)/san/%.o,$(DP_SRCS))
 PKT_SAN  := $(BUILD)/san/pkt.o
 
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpet-backend $(BUILD)/namesrv $(BUILD)/rigclient
-TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_xdp
+TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_xdp $(BUILD)/limpetd-san
 BENCHES  := $(BUILD)/bench_xdp
 
 .PHONY: all deps test bench demo clean
@@ -82,6 +83,11 @@ $(BUILD)/obj/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
 $(BUILD)/limpetd: user/limpetd.c $(D_OBJS) $(DP_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -ljansson -o $@
+
+# the daemon as the end-to-end tests run it: with ASan/UBSan
+$(BUILD)/limpetd-san: user/limpetd.c $(D_SAN) $(DP_SAN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -ljansson -o $@
 
 $(BUILD)/limpet-backend: user/limpet-backend
 	$(call msg,COPY,$@)

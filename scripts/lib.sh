@@ -4,6 +4,7 @@
 LIMPET_ROOT=${LIMPET_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LIMPETD_LOG=${LIMPETD_LOG:-/run/limpet-rig/$RIG_PREFIX.limpetd.log}
 LIMPETD_PID=
+LIMPETD_BIN=${LIMPETD_BIN:-$LIMPET_ROOT/build/limpetd}
 
 in_lb() { "$LIMPET_ROOT/scripts/rig.sh" exec lb "$@"; }
 in_client() { "$LIMPET_ROOT/scripts/rig.sh" exec client "$@"; }
@@ -15,7 +16,7 @@ limpetd_start() {
 	shift
 	: >"$LIMPETD_LOG"
 	# rig.sh execs nsenter, which execs limpetd: $! is limpetd itself
-	"$LIMPET_ROOT/scripts/rig.sh" exec lb "$LIMPET_ROOT/build/limpetd" --config "$config" --iface lb0 --foreground \
+	"$LIMPET_ROOT/scripts/rig.sh" exec lb "$LIMPETD_BIN" --config "$config" --iface lb0 --foreground \
 		--state-dir "/run/limpet-rig/$RIG_PREFIX.state" "$@" >>"$LIMPETD_LOG" 2>&1 &
 	LIMPETD_PID=$!
 	for ((i = 0; i < 100; i++)); do
@@ -49,6 +50,7 @@ limpetd_stop() {
 	wait "$LIMPETD_PID"
 	local rc=$?
 	LIMPETD_PID=
+LIMPETD_BIN=${LIMPETD_BIN:-$LIMPET_ROOT/build/limpetd}
 	return $rc
 }
 

@@ -15,7 +15,8 @@
 #   P-c    client  c0  198.18.0.2/16 2001:2::2/64, N extra sources 198.18.64.0+i, 2001:2::40:i
 #   P-lb   LB      lb0 198.18.0.1/16 2001:2::1/64 (forwarding on); with --lb-ports 2 also lb1
 #                  198.18.0.3/16, and backend 3 is routed through lb1 (a second egress port)
-#   P-bK   backend eth0 198.18.1.(10+K)/16 2001:2::1:(10+K)/64, MAC 02:00:00:00:01:K
+#   P-bK   backend eth0 198.18.1.(10+K)/16 2001:2::1:(10+K)/64, MAC 02:00:00:00:01:K;
+#          routes to the extra client sources via the client's main address
 #   VIPs   198.18.100.0/24 and 2001:2:0:100::/64, routed by the client to the LB
 # --serve: every backend runs build/namesrv --name bK --port 80 --udp-port 80 (HTTP and UDP
 #   answering "bK"), started once the backends exist, pid in /run/limpet-rig/P.pids, log in
@@ -140,6 +141,11 @@ do_up() {
 		veth "b$k" eth0 "$(mac_of_backend "$k")"
 		in_ns "b$k" ip addr add "198.18.1.$((10 + k))/16" dev eth0
 		in_ns "b$k" ip addr add "2001:2::1:$((10 + k))/64" dev eth0 nodad
+		# answers to the many client sources go through the client's main address: one
+		# neighbour entry per backend instead of one per source (the kernel's neighbour
+		# table is shared by all namespaces and overflows at 1024 entries by default)
+		in_ns "b$k" ip route add 198.18.64.0/18 via 198.18.0.2
+		in_ns "b$k" ip -6 route add 2001:2::40:0/112 via 2001:2::2
 		if [ "$static_neigh" -eq 1 ]; then
 			local dev=lb0
 			[ "$lb_ports" -eq 2 ] && [ "$k" -eq 3 ] && dev=lb1

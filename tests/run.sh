@@ -35,6 +35,7 @@ suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- 
 	scripts/rig.sh exec lb build/test_xdp
 
 suite "limpet-backend and namesrv (rig)" tests/e2e/test_backend.sh
+suite "limpetd end to end (rig)" tests/e2e/test_limpetd.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
