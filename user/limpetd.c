@@ -43,6 +43,7 @@ struct options {
 	const char *ifaces;
 	const char *state_dir;
 	enum attach_req mode;
+	bool check_only;
 	bool foreground;
 	int log_level;
 };
@@ -78,6 +79,8 @@ static const struct opt_doc {
 	  "stay in the foreground and log to stderr (default: detach, log to syslog)" },
 	{ { "log-level", required_argument, NULL, 'l' }, "error|warn|info|debug",
 	  "how much to log (default info)" },
+	{ { "check", no_argument, NULL, 'C' }, NULL,
+	  "validate the config, print what it holds, and exit (no --iface needed)" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help and exit" },
 	{ { "version", no_argument, NULL, 'V' }, NULL, "show the version and exit" },
 };
@@ -86,7 +89,8 @@ static const struct opt_doc {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: limpetd --iface IFACE[,IFACE...] [options]\n\n"
+	fprintf(out, "usage: limpetd --iface IFACE[,IFACE...] [options]\n"
+		     "       limpetd --check [--config FILE]\n\n"
 		     "limpet load balancer daemon: XDP dataplane with source-IP stickiness.\n"
 		     "SIGHUP re-reads the config; SIGTERM detaches and exits.\n\noptions:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -115,6 +119,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'i': o->ifaces = optarg; break;
 		case 's': o->state_dir = optarg; break;
 		case 'f': o->foreground = true; break;
+		case 'C': o->check_only = true; break;
 		case 'm':
 			if (attach_req_parse(optarg, &o->mode)) {
 				fprintf(stderr, "limpetd: --xdp-mode %s: expected native, generic "
@@ -139,7 +144,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		fprintf(stderr, "limpetd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->ifaces) {
+	if (!o->ifaces && !o->check_only) {
 		fprintf(stderr, "limpetd: --iface is required\n");
 		return -EINVAL;
 	}
@@ -160,6 +165,23 @@ static struct config *load_config(const char *path)
 		return NULL;
 	}
 	return cfg;
+}
+
+/* --check: validate, and say what the config holds */
+static int check_config(const char *path)
+{
+	struct config *cfg = load_config(path);
+
+	if (!cfg)
+		return EXIT_USAGE;
+	printf("%s: ok: service %s", path, cfg->service_name);
+	for (int l = 0; l < CFG_LAYERS; l++)
+		printf(", %s %zu frontend%s %zu farm%s", cfg_layer_name(l),
+		       cfg->layer[l].nfrontends, cfg->layer[l].nfrontends == 1 ? "" : "s",
+		       cfg->layer[l].nfarms, cfg->layer[l].nfarms == 1 ? "" : "s");
+	printf("\n");
+	config_free(cfg);
+	return EXIT_OK;
 }
 
 static int resolve_ifaces(struct daemon *d)
@@ -255,6 +277,17 @@ static void refresh_neighbours(struct daemon *d)
 	config_for_each_server(d->cfg, keep_one, d->nk);
 }
 
+/* Health probes come in a later version: say so rather than ignore them silently. */
+static void warn_probes(const struct config *cfg)
+{
+	for (int l = 0; l < CFG_LAYERS; l++)
+		for (size_t i = 0; i < cfg->layer[l].nfarms; i++)
+			if (cfg->layer[l].farms[i].probe.present)
+				pr_warn("%s.farm[%zu].probe: health probes are not run by this "
+					"version; servers are eligible by their status alone",
+					cfg_layer_name(l), i);
+}
+
 static int apply(struct daemon *d, struct config *cfg)
 {
 	struct apply_counts c;
@@ -264,6 +297,7 @@ static int apply(struct daemon *d, struct config *cfg)
 		pr_err("applying the config: %s", strerror(-err));
 		return err;
 	}
+	warn_probes(cfg);
 	pr_info("config applied: %zu farm%s, %zu servers (%zu eligible), %zu frontends, %zu VIP "
 		"keys, %zu allowedSource prefixes", c.farms, c.farms == 1 ? "" : "s", c.servers,
 		c.eligible, c.frontends, c.vip_keys, c.acl);
@@ -411,6 +445,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	log_set_level(d.opt.log_level);
 	log_route_libbpf();
+	if (d.opt.check_only)
+		return check_config(d.opt.config);
 	if (resolve_ifaces(&d))
 		return EXIT_USAGE;
 	d.cfg = load_config(d.opt.config);

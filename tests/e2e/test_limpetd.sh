@@ -244,7 +244,16 @@ bad_configs() {
 		--iface nope0
 }
 
+t_examples() {
+	local f out
+	for f in "$root"/examples/*.json; do
+		out=$("$LIMPETD_BIN" --check --config "$f" 2>&1) || why+="$f: $out"$'\n'
+	done
+	[ -z "$why" ]
+}
+
 # --- the run -------------------------------------------------------------------------------
+tap "the shipped example configs validate (limpetd --check)" t_examples
 bad_configs
 write_config 1 2 3 active
 cp "$cfg" "$cfg.ok"
