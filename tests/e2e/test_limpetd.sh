@@ -12,7 +12,8 @@ export LIMPETD_BIN=$root/build/limpetd-san
 . "$root/scripts/lib.sh"
 
 work=$(mktemp -d)
-trap 'limpetd_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+# whatever happens, no limpetd, pins or lock of this test's service outlive it
+trap 'limpetd_stop >/dev/null 2>&1; rm -rf "$work" /sys/fs/bpf/limpet/e2e /run/limpet/e2e.lock' EXIT
 cfg=$work/limpet.json
 n=0
 failed=0
@@ -93,6 +94,33 @@ t_started() {
 	in_lb bpftool map dump pinned /sys/fs/bpf/limpet/e2e/vips >/dev/null 2>&1 ||
 		why+=" no pinned vips map"
 	[ -z "$why" ]
+}
+
+# limpetd keeps the servers' neighbours resolved: managed entries, reachable before any
+# client packet, so no first packet is passed to the kernel for a FIB/neighbour miss
+t_neighbours() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(in_lb ip neigh show | grep -c 'managed REACHABLE')" -ge 6 ] && return 0
+		sleep 0.1
+	done
+	why="want 6 managed reachable entries (3 backends x 2 families), got:"$'\n'"$(in_lb ip neigh show)"
+	return 1
+}
+
+verdict() {	# verdict NAME: packets counted under that reason, summed over CPUs
+	in_lb bpftool -j map dump pinned /sys/fs/bpf/limpet/e2e/verdicts | tr '{}' '\n\n' |
+		awk -F'[:,]' -v want="$1" '/"key"/ { k = $2 + 0 } /"packets"/ { n[k] += $2 }
+		END { split("tx redirect pass_not_vip pass_parse_error pass_unsupported pass_fragment pass_l7 pass_fib_miss drop_acl drop_no_server drop_too_big", name, " ")
+		      for (i = 1; i <= 11; i++) if (name[i] == want) print n[i - 1] + 0 }'
+}
+
+t_no_fib_miss() {
+	local tx miss
+	tx=$(verdict tx)
+	miss=$(verdict pass_fib_miss)
+	why="tx $tx, pass_fib_miss $miss (want > 5000 and 0)"
+	[ "${tx:-0}" -gt 5000 ] && [ "${miss:-1}" -eq 0 ]
 }
 
 t_sticky() {	# t_sticky http|udp VIP
@@ -264,6 +292,7 @@ if ! limpetd_start "$cfg"; then
 	exit 1
 fi
 tap "limpetd attaches through libxdp and pins its maps" t_started
+tap "servers' neighbours are resolved before any client packet (managed entries)" t_neighbours
 tap "64 sources x 5 TCP connections, sourceIp dsr: one backend each" \
 	t_sticky http 198.18.100.1
 tap "64 sources x 5 TCP connections, sourceIp ipip (decap on backends): one backend each" \
@@ -277,6 +306,7 @@ tap "an established download survives a SIGHUP that changes weights" t_download
 tap "server set inactive: only its sources move" t_disable
 tap "server re-enabled: nobody moves, it gets new sources" t_enable
 tap "an invalid config on SIGHUP is rejected, the running one stays" t_bad_hup
+tap "every client packet was forwarded by XDP, none passed for a FIB miss" t_no_fib_miss
 tap "a second limpetd for the same service refuses to start" t_second_instance
 tap "SIGTERM detaches, unpins and removes what limpetd added" t_stopped_clean
 echo "1..$n"
