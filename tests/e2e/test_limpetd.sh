@@ -66,6 +66,12 @@ write_config() {
 	JSON
 }
 
+# reconfigure W1 W2 W3 STATUS2: write the config and SIGHUP limpetd; fails if not applied
+reconfigure() {
+	write_config "$@"
+	limpetd_hup || { why="SIGHUP: config not applied"; return 1; }
+}
+
 # --- checks --------------------------------------------------------------------------------
 # sticky FILE: every source got an answer on each request, always from one backend; and the
 # sources as a whole reached more than one backend
@@ -145,8 +151,7 @@ t_spread() {
 
 t_weights_keep() {
 	local m differ
-	write_config 3 2 1 active
-	limpetd_hup || { why="SIGHUP: config not applied"; return 1; }
+	reconfigure 3 2 1 active || return 1
 	run_clients "$work/d1.txt" http 198.18.100.1 101 1000 1
 	m=$(moved "$work/d0.txt" "$work/d1.txt")
 	# the same sources on farm 5 (same servers and weights, never visited): where the new
@@ -176,8 +181,7 @@ t_download() {
 
 t_disable() {
 	local wrong
-	write_config 1 2 3 inactive
-	limpetd_hup || { why="SIGHUP: config not applied"; return 1; }
+	reconfigure 1 2 3 inactive || return 1
 	run_clients "$work/d2.txt" http 198.18.100.1 101 1000 1
 	# b2's sources must now be on b1 or b3; everyone else exactly where they were
 	wrong=$(join <(sort "$work/d1.txt") <(sort "$work/d2.txt") |
@@ -188,8 +192,7 @@ t_disable() {
 
 t_enable() {
 	local m new2
-	write_config 1 2 3 active
-	limpetd_hup || { why="SIGHUP: config not applied"; return 1; }
+	reconfigure 1 2 3 active || return 1
 	run_clients "$work/d3.txt" http 198.18.100.1 101 1000 1
 	m=$(moved "$work/d2.txt" "$work/d3.txt")
 	run_clients "$work/n.txt" http 198.18.100.1 1101 150 1
