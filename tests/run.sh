@@ -31,6 +31,8 @@ rig() { ./scripts/rig.sh run "$@"; }
 
 suite "maglev (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_maglev
 suite "config (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_config
+suite "apply (unit, balancer loaded in the rig LB)" rig --backends 9 --static-neigh -- \
+	scripts/rig.sh exec lb env CMOCKA_MESSAGE_OUTPUT=TAP build/test_apply
 suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- \
 	scripts/rig.sh exec lb build/test_xdp
 

@@ -14,9 +14,13 @@ struct slot_owner {
 	uint32_t id;
 };
 
-struct applier {
+struct slots {
 	struct slot_owner farm[LB_FARMS_MAX];
 	struct slot_owner frontend[LB_FRONTENDS_MAX];
+};
+
+struct applier {
+	struct slots slots;		/* of the applied config: changed only by a successful apply */
 	const struct config *applied;	/* borrowed: the caller keeps it alive until next apply */
 };
 
@@ -41,16 +45,19 @@ static int slot_find(const struct slot_owner *s, size_t n, enum cfg_layer l, uin
 	return -1;
 }
 
-/* Slots for `want` (layer, id) pairs: kept ones stay, new ones take the lowest free. */
-static int slots_assign(struct slot_owner *s, size_t n, const struct slot_owner *want,
-			size_t nwant)
+/*
+ * Slots of `want` (layer, id) pairs into next, from the current ones in cur: kept ones stay,
+ * new ones take the lowest slot free in both. A slot let go by this apply is handed to a new
+ * owner only when no other is left: until the VIPs move, the old owner's still point at it.
+ */
+static int slots_assign(const struct slot_owner *cur, struct slot_owner *next, size_t n,
+			const struct slot_owner *want, size_t nwant)
 {
-	struct slot_owner next[LB_FARMS_MAX > LB_FRONTENDS_MAX ? LB_FARMS_MAX : LB_FRONTENDS_MAX];
-	size_t free_slot = 0;
+	size_t free_slot = 0, reuse_slot = 0;
 
-	memset(next, 0, sizeof(next));
+	memset(next, 0, n * sizeof(*next));
 	for (size_t i = 0; i < nwant; i++) {
-		int old = slot_find(s, n, want[i].layer, want[i].id);
+		int old = slot_find(cur, n, want[i].layer, want[i].id);
 
 		if (old >= 0)
 			next[old] = want[i];
@@ -58,13 +65,18 @@ static int slots_assign(struct slot_owner *s, size_t n, const struct slot_owner 
 	for (size_t i = 0; i < nwant; i++) {
 		if (slot_find(next, n, want[i].layer, want[i].id) >= 0)
 			continue;
-		while (free_slot < n && next[free_slot].used)
+		while (free_slot < n && (next[free_slot].used || cur[free_slot].used))
 			free_slot++;
-		if (free_slot == n)
+		if (free_slot < n) {
+			next[free_slot] = want[i];
+			continue;
+		}
+		while (reuse_slot < n && next[reuse_slot].used)
+			reuse_slot++;
+		if (reuse_slot == n)
 			return -ENOSPC;
-		next[free_slot] = want[i];
+		next[reuse_slot] = want[i];
 	}
-	memcpy(s, next, n * sizeof(*s));
 	return 0;
 }
 
@@ -80,13 +92,13 @@ static uint8_t stickiness_of(const struct cfg_farm *f)
  * A server takes traffic when it is active; backup servers only while no other server of
  * the farm is active.
  */
-static int farm_push(struct applier *ap, struct dataplane *dp, const struct config *cfg,
+static int farm_push(const struct slots *sl, struct dataplane *dp, const struct config *cfg,
 		     enum cfg_layer l, const struct cfg_farm *f, struct apply_counts *c)
 {
 	struct dp_server *sv = calloc(f->nservers ? f->nservers : 1, sizeof(*sv));
 	bool primary_up = false;
 	struct dp_farm df = {
-		.slot = slot_find(ap->farm, LB_FARMS_MAX, l, f->id),
+		.slot = slot_find(sl->farm, LB_FARMS_MAX, l, f->id),
 		.seed = cfg->hash_seed,
 		.ring_size = f->table_size,
 		.timeout = f->stickiness_timeout,
@@ -147,7 +159,8 @@ struct compiled {
 	size_t nacls;
 };
 
-static int compile_frontends(struct applier *ap, const struct config *cfg, struct compiled *out)
+static int compile_frontends(const struct slots *sl, const struct config *cfg,
+			     struct compiled *out)
 {
 	size_t nv = 0, na = 0;
 
@@ -169,7 +182,7 @@ static int compile_frontends(struct applier *ap, const struct config *cfg, struc
 
 		for (size_t i = 0; i < lc->nfrontends; i++) {
 			const struct cfg_frontend *fe = &lc->frontends[i];
-			uint32_t slot = slot_find(ap->frontend, LB_FRONTENDS_MAX, l, fe->id);
+			uint32_t slot = slot_find(sl->frontend, LB_FRONTENDS_MAX, l, fe->id);
 			bool frag = frag_key_ok(cfg, l, fe);
 
 			if (fe->disabled)
@@ -182,7 +195,7 @@ static int compile_frontends(struct applier *ap, const struct config *cfg, struc
 					.proto = l == CFG_UDP ? IPPROTO_UDP : IPPROTO_TCP,
 					.port_lo = fe->ports.range[p].lo,
 					.port_hi = fe->ports.range[p].hi,
-					.farm = slot_find(ap->farm, LB_FARMS_MAX, l, fe->default_farm),
+					.farm = slot_find(sl->farm, LB_FARMS_MAX, l, fe->default_farm),
 					.frontend = slot,
 					.flags = fe->nallowed ? LB_VIP_F_ACL : 0,
 					.frag_key = frag,
@@ -223,45 +236,75 @@ static int owners_of(const struct config *cfg, bool farms, struct slot_owner *ou
 	return 0;
 }
 
+/* A farm that is not in the dataplane (never pushed, or lost to a failed revert) is gone. */
+static int farm_del(struct dataplane *dp, uint32_t slot)
+{
+	int err = dataplane_farm_del(dp, slot);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+static bool same_owner(const struct slot_owner *a, const struct slot_owner *b)
+{
+	return a->used == b->used && (!a->used || (a->layer == b->layer && a->id == b->id));
+}
+
+/*
+ * Slots are committed to ap only when everything applied, so that the revert that follows a
+ * failure puts every farm back into the slot it had (its sticky entries and counters are
+ * keyed by it); what this attempt put into slots no applied farm holds is removed here.
+ */
 static int apply_once(struct applier *ap, struct dataplane *dp, const struct config *cfg,
 		      struct apply_counts *c)
 {
 	static struct slot_owner want[LB_FRONTENDS_MAX];
-	struct slot_owner old_farms[LB_FARMS_MAX];
+	static struct slots next;
+	const struct slot_owner *cur = ap->slots.farm;
 	struct compiled comp = { 0 };
 	size_t n;
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	memcpy(old_farms, ap->farm, sizeof(old_farms));
 	err = owners_of(cfg, true, want, LB_FARMS_MAX, &n);
-	err = err ?: slots_assign(ap->farm, LB_FARMS_MAX, want, n);
+	err = err ?: slots_assign(cur, next.farm, LB_FARMS_MAX, want, n);
 	err = err ?: owners_of(cfg, false, want, LB_FRONTENDS_MAX, &n);
-	err = err ?: slots_assign(ap->frontend, LB_FRONTENDS_MAX, want, n);
+	err = err ?: slots_assign(ap->slots.frontend, next.frontend, LB_FRONTENDS_MAX, want, n);
 	if (err)
 		return err;
+	/* a farm taking over a slot (none other was free) starts from an empty one, not from
+	 * the servers and counters of the farm that had it */
+	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
+		if (cur[s].used && next.farm[s].used && !same_owner(&cur[s], &next.farm[s]))
+			err = farm_del(dp, s);
 	for (size_t li = 0; li < 2 && !err; li++) {
 		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
 
 		for (size_t i = 0; i < lc->nfarms && !err; i++)
-			err = farm_push(ap, dp, cfg, xdp_layers[li], &lc->farms[i], c);
+			err = farm_push(&next, dp, cfg, xdp_layers[li], &lc->farms[i], c);
 		c->farms += lc->nfarms;
 		c->frontends += lc->nfrontends;
 	}
-	err = err ?: compile_frontends(ap, cfg, &comp);
+	err = err ?: compile_frontends(&next, cfg, &comp);
 	/* prefixes before the VIPs that need them, stale ones after the VIPs let go */
 	for (size_t i = 0; i < comp.nacls && !err; i++)
 		err = dataplane_acl_add(dp, &comp.acls[i]);
 	err = err ?: dataplane_vips_sync(dp, comp.vips, comp.nvips);
 	err = err ?: dataplane_acl_sync(dp, comp.acls, comp.nacls);
 	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
-		if (old_farms[s].used && !ap->farm[s].used)
-			err = dataplane_farm_del(dp, s);
+		if (cur[s].used && !next.farm[s].used)
+			err = farm_del(dp, s);
 	for (size_t i = 0; i < comp.nvips; i++)
 		c->vip_keys += comp.vips[i].port_hi - comp.vips[i].port_lo + 1;
 	c->acl = comp.nacls;
 	free(comp.vips);
 	free(comp.acls);
+	if (!err) {
+		ap->slots = next;
+		return 0;
+	}
+	for (int s = 0; s < LB_FARMS_MAX; s++)
+		if (next.farm[s].used && !cur[s].used)
+			farm_del(dp, s);
 	return err;
 }
 

@@ -110,15 +110,28 @@ static uint32_t server_stamp(const struct dp_server *s)
 	return (uint32_t)(h >> 48);
 }
 
+/* A counter slot is handed out zeroed: a new server does not inherit the counts of the
+ * server that had it before. */
 static int stat_alloc(struct dataplane *dp)
 {
-	for (int i = 0; i < LB_SERVER_STATS_MAX; i++) {
-		if (!dp->stat_used[i]) {
-			dp->stat_used[i] = 1;
-			return i;
-		}
-	}
-	return -ENOSPC;
+	struct lb_counter *zero;
+	uint32_t i;
+	int err;
+
+	for (i = 0; i < LB_SERVER_STATS_MAX && dp->stat_used[i]; i++)
+		;
+	if (i == LB_SERVER_STATS_MAX)
+		return -ENOSPC;
+	zero = calloc(dp->ncpus, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	err = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.stats_server), &i, zero, BPF_ANY);
+	err = err ? -errno : 0;
+	free(zero);
+	if (err)
+		return err;
+	dp->stat_used[i] = 1;
+	return i;
 }
 
 static int book_find(const struct farm_book *b, uint32_t id)
