@@ -41,7 +41,8 @@ DP_SAN   := $(patsubst user/%.c,$(BUILD)/san/%.o,$(DP_SRCS))
 PKT_SAN  := $(BUILD)/san/pkt.o
 
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpet-backend $(BUILD)/namesrv $(BUILD)/rigclient
-TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_xdp $(BUILD)/limpetd-san
+TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_apply $(BUILD)/test_xdp \
+	    $(BUILD)/limpetd-san
 BENCHES  := $(BUILD)/bench_xdp
 
 .PHONY: all deps test bench demo clean
@@ -112,6 +113,13 @@ $(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev.o
 $(BUILD)/test_config: tests/unit/test_config.c $(BUILD)/san/config.o $(BUILD)/san/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
+
+# runs as root in the rig's LB namespace: loads the balancer (not attached)
+$(BUILD)/test_apply: tests/unit/test_apply.c tests/bpf/pkt.h $(BUILD)/san/apply.o \
+		     $(BUILD)/san/config.o $(DP_SAN) $(PKT_SAN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(BUILD)/san/apply.o $(BUILD)/san/config.o \
+		$(DP_SAN) $(PKT_SAN) $(LDLIBS) -ljansson -lcmocka -o $@
 
 $(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN)
 	$(call msg,LINK,$@)
