@@ -18,6 +18,7 @@
 
 /* What user space remembers of a farm: which server id holds which slot. */
 struct farm_book {
+	uint64_t digest;			/* of the lb_farm value in the map */
 	uint32_t nslots;			/* highest slot in use + 1 */
 	uint32_t id[LB_FARM_SERVERS_MAX];
 	uint32_t key[LB_FARM_SERVERS_MAX];	/* 0: slot free */
@@ -267,6 +268,16 @@ static int farm_swap(struct dataplane *dp, uint32_t slot, const struct lb_farm *
 	return err;
 }
 
+static uint64_t farm_digest(const struct lb_farm *val)
+{
+	const uint64_t *w = (const uint64_t *)val;
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < sizeof(*val) / sizeof(*w); i++)
+		h = lb_mix64(h ^ w[i]) + i;
+	return h;
+}
+
 int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 {
 	struct dp_farm f = *fin;
@@ -292,7 +303,9 @@ int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 	if (err)
 		goto out;
 	err = farm_compile(&f, next, slot_of, val);
-	if (!err)
+	next->digest = farm_digest(val);
+	/* an unchanged farm is not swapped: each swap waits for an RCU grace period */
+	if (!err && !(prev && prev->digest == next->digest))
 		err = farm_swap(dp, f.slot, val);
 	if (err) {
 		/* release the counters this attempt took */
