@@ -43,7 +43,9 @@ PKT_SAN  := $(BUILD)/san/pkt.o
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpet-backend $(BUILD)/namesrv $(BUILD)/rigclient
 TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_apply $(BUILD)/test_xdp \
 	    $(BUILD)/limpetd-san
-BENCHES  := $(BUILD)/bench_xdp
+BENCHES  := $(BUILD)/bench_xdp $(BUILD)/bench_rig
+# what the benchmarks share (farm setup, the 1M clients, CPU pinning, statistics)
+BENCH_COMMON := tests/bench/bench_common.c tests/bench/bench_common.h
 
 .PHONY: all deps test bench demo clean
 all: $(PROGS) $(TESTS) $(BENCHES) $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
@@ -125,9 +127,15 @@ $(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PK
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(DP_SAN) $(PKT_SAN) $(LDLIBS) -o $@
 
-$(BUILD)/bench_xdp: tests/bench/bench_xdp.c $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
+$(BUILD)/bench_xdp: tests/bench/bench_xdp.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(DP_OBJS) $(BUILD)/obj/pkt.o $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< tests/bench/bench_common.c $(DP_OBJS) $(BUILD)/obj/pkt.o \
+		$(LDLIBS) -o $@
+
+$(BUILD)/bench_rig: tests/bench/bench_rig.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< tests/bench/bench_common.c $(DP_OBJS) $(BUILD)/obj/pkt.o \
+		$(LDLIBS) -o $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,9 +27,9 @@
 #include <bpf/libbpf.h>
 
 #include "baseline.skel.h"
+#include "bench_common.h"
 #include "bench_wrap.skel.h"
 #include "dataplane.h"
-#include "limpet/hash.h"
 #include "log.h"
 #include "pkt.h"
 
@@ -39,22 +38,14 @@
 #define SAMPLE_NS	100000000ull	/* a sample runs at least this long */
 #define CALIB_NS	(SAMPLE_NS / 10)
 
-#define SEED		0x6c696d706574ull
-#define FARM4		0
-#define FARM6		1
-#define NBACKENDS	3
-
 /* Sources the wrapper generates, inside the rig's ranges even though test-run frames never
  * reach a wire: new clients cycle through 198.18.0.0/15 (2^17 addresses; SYNs are never
- * recorded, so every run is a sticky miss), the 1M known clients are IPv6 (2001:2:0:200::i),
- * since 198.18.0.0/15 holds only 2^17 addresses. */
+ * recorded, so every run is a sticky miss), the 1M known clients are bench_common.h's. */
 #define NEW_BASE	0xc6120000u	/* 198.18.0.0 */
 #define NEW_N		(1u << 17)
-#define MANY_BASE	0u		/* last word of 2001:2:0:200::/64 */
-#define MANY_N		1000000u
+#define MANY_BASE	0u		/* last word of BENCH_MANY_PREFIX */
+#define MANY_N		BENCH_MANY_N
 #define MANY_WARMUP	1100000u	/* every source once, then 10% more as hits */
-/* Default budget (LB_STICKY_INSERTS_PER_SEC) would record only 100k of the 1M per second. */
-#define BENCH_INSERT_RATE 10000000u
 
 enum prog_kind { P_MACSWAP, P_WRAP_NOP, P_WRAP_MACSWAP, P_WRAP_LB };
 enum expect { E_TX, E_FORWARD, E_PASS };
@@ -195,16 +186,6 @@ static const char *action_name(uint32_t act)
 	return act < sizeof(names) / sizeof(names[0]) ? names[act] : "?";
 }
 
-/* The backend (1..NBACKENDS) a forwarded frame is addressed to, 0 if none (rig.sh MACs). */
-static int backend_of(const uint8_t *mac)
-{
-	static const uint8_t prefix[5] = { 0x02, 0, 0, 0, 0x01 };
-
-	if (memcmp(mac, prefix, sizeof(prefix)) || mac[5] < 1 || mac[5] > NBACKENDS)
-		return 0;
-	return mac[5];
-}
-
 /* Which verdict counters of the balancer moved since `before`: why a check failed. */
 static void explain(const struct bench *b, const struct lb_counter before[LB_R_MAX])
 {
@@ -242,7 +223,7 @@ static int verify(struct bench *b, const struct bcase *c, int entry)
 		return -EINVAL;
 	}
 	if (c->expect == E_FORWARD) {
-		k = r.out_len >= 6 ? backend_of(r.out) : 0;
+		k = r.out_len >= 6 ? bench_backend_of(r.out) : 0;
 		if (!k) {
 			pr_err("%s: forwarded frame is not addressed to a backend MAC", c->label);
 			return -EINVAL;
@@ -256,13 +237,6 @@ static int verify(struct bench *b, const struct bcase *c, int entry)
 		printf("  check %-28s %-12s frame untouched\n", c->label, action_name(r.retval));
 	}
 	return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* Runs per sample so that one lasts at least SAMPLE_NS. */
@@ -316,44 +290,16 @@ static int sample(struct bench *b, const struct bcase *c, int i, struct timing *
 
 static void summarize(struct timing *t)
 {
-	qsort(t->d, SAMPLES, sizeof(t->d[0]), cmp_double);
-	t->min = t->d[0];
-	t->med = t->d[SAMPLES / 2];
+	bench_min_median(t->d, SAMPLES, &t->min, &t->med);
 }
 
 /* --- the 1M known clients ----------------------------------------------------------------- */
-
-/* Sources that find their sticky bucket full (more than LB_STICKY_WAYS sources hash to it)
- * and so stay on Maglev; computed with the dataplane's own hash. */
-static uint32_t many_overflow(uint32_t buckets)
-{
-	uint8_t *fill = calloc(buckets, 1);
-	uint32_t over = 0, w[4];
-
-	if (!fill)
-		return 0;
-	pkt_addr6(w, "2001:2:0:200::");
-	for (uint32_t i = 0; i < MANY_N; i++) {
-		uint64_t sh;
-		uint32_t idx;
-
-		w[3] = htonl(MANY_BASE + i);
-		sh = lb_sticky_hash(lb_hash_addr(w, SEED), FARM6);
-		idx = sh & (buckets - 1);
-		if (fill[idx] < LB_STICKY_WAYS)
-			fill[idx]++;
-		else
-			over++;
-	}
-	free(fill);
-	return over;
-}
 
 /* Record the MANY_N sources: ACKs, one test run over all of them, on this one CPU (the
  * insert budget is per CPU). The wrapper's counter goes on cycling through them after. */
 static int many_warmup(struct bench *b, const struct bcase *c, int entry)
 {
-	uint32_t over = many_overflow(LB_STICKY_BUCKETS);
+	uint32_t over = bench_many_overflow(BENCH_FARM6, MANY_BASE, MANY_N, LB_STICKY_BUCKETS);
 	struct run r;
 	int err;
 
@@ -366,10 +312,10 @@ static int many_warmup(struct bench *b, const struct bcase *c, int entry)
 		pr_err("%s: warm-up ended with %s", c->label, action_name(r.retval));
 		return -EINVAL;
 	}
-	printf("  warm-up: %u ACKs over %u sources 2001:2:0:200::%x+ (sticky insert budget raised to "
+	printf("  warm-up: %u ACKs over %u sources %s%x+ (sticky insert budget raised to "
 	       "%u/s per CPU, default %u, so that all are recorded);\n"
 	       "           %u sources (%.2f%%) find their bucket full and stay on Maglev\n",
-	       MANY_WARMUP, MANY_N, MANY_BASE, BENCH_INSERT_RATE,
+	       MANY_WARMUP, MANY_N, BENCH_MANY_PREFIX, MANY_BASE, BENCH_INSERT_RATE,
 	       LB_STICKY_INSERTS_PER_SEC, over, 100.0 * over / MANY_N);
 	return 0;
 }
@@ -407,7 +353,7 @@ static void build_frames(void)
 	pkt_addr6(s.src, "2001:2::2");
 	pkt_addr6(s.dst, "2001:2:0:100::1");
 	pkt_build(&f_ack6, &s);
-	pkt_addr6(s.src, "2001:2:0:200::");
+	pkt_addr6(s.src, BENCH_MANY_PREFIX);
 	pkt_build(&f_many6, &s);
 
 	frame_pad(&f_ack4);
@@ -415,60 +361,6 @@ static void build_frames(void)
 	frame_pad(&f_other4);
 	frame_pad(&f_ack6);
 	frame_pad(&f_many6);
-}
-
-/* One sourceIp/DSR farm per family, servers .11/.12/.13 weighted 1:2:3, and its VIP :80. */
-static int configure(struct dataplane *dp, uint8_t family, uint32_t farm, const char *vip)
-{
-	static const char *const srv4[NBACKENDS] = { "198.18.1.11", "198.18.1.12", "198.18.1.13" };
-	static const char *const srv6[NBACKENDS] = { "2001:2::1:11", "2001:2::1:12",
-						     "2001:2::1:13" };
-	struct dp_server sv[NBACKENDS];
-	struct dp_farm f = { .slot = farm, .seed = SEED, .stickiness = LB_STICKY_SOURCE_IP,
-			     .forwarding = LB_FWD_DSR, .nservers = NBACKENDS, .servers = sv };
-	struct dp_vip v = { .family = family, .proto = IPPROTO_TCP, .port_lo = 80,
-			    .port_hi = 80, .farm = farm, .frontend = farm };
-	int err;
-
-	for (int k = 0; k < NBACKENDS; k++) {
-		sv[k] = (struct dp_server){ .id = k + 1, .family = family, .weight = k + 1,
-					    .eligible = true };
-		if (family == LB_V4)
-			pkt_addr4(sv[k].addr, srv4[k]);
-		else
-			pkt_addr6(sv[k].addr, srv6[k]);
-	}
-	if (family == LB_V4)
-		pkt_addr4(v.addr, vip);
-	else
-		pkt_addr6(v.addr, vip);
-	err = dataplane_farm_set(dp, &f);
-	if (err) {
-		pr_err("farm %u: %s", farm, strerror(-err));
-		return err;
-	}
-	err = dataplane_vip_set(dp, &v);
-	if (err)
-		pr_err("vip %s: %s", vip, strerror(-err));
-	return err;
-}
-
-/* Everything on one CPU: samples comparable, and the warm-up within one per-CPU budget. */
-static int pin_cpu(int *cpu)
-{
-	cpu_set_t set;
-	int c;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -errno;
-	for (c = CPU_SETSIZE - 1; c > 0 && !CPU_ISSET(c, &set); c--)
-		;
-	CPU_ZERO(&set);
-	CPU_SET(c, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return -errno;
-	*cpu = c;
-	return 0;
 }
 
 static int setup(struct bench *b)
@@ -484,9 +376,10 @@ static int setup(struct bench *b)
 	err = dataplane_open(&b->dp, &opts);
 	if (err)
 		return err;
-	err = configure(b->dp, LB_V4, FARM4, "198.18.100.1");
+	err = bench_farm_setup(b->dp, LB_V4, BENCH_FARM4, "198.18.100.1", IPPROTO_TCP, 80);
 	if (!err)
-		err = configure(b->dp, LB_V6, FARM6, "2001:2:0:100::1");
+		err = bench_farm_setup(b->dp, LB_V6, BENCH_FARM6, "2001:2:0:100::1", IPPROTO_TCP,
+				       80);
 	if (err)
 		return err;
 	/* backend 3 is routed through lb1 in a two-port rig: a devmap redirect */
@@ -568,7 +461,7 @@ int main(void)
 
 	log_route_libbpf();
 	build_frames();
-	err = pin_cpu(&cpu);
+	err = bench_pin_cpu(&cpu);
 	if (err) {
 		pr_err("pinning to one CPU: %s", strerror(-err));
 		return 1;

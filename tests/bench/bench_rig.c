@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Rig forwarding rate (DESIGN.md section 7): packets per second the balancer forwards through
+ * the LB namespace of the rig, as a ratio to a program that only swaps MACs and returns XDP_TX
+ * (bpf/baseline.bpf.c), on the same rig, in the same run, on the same CPU.
+ *
+ * The generator is BPF_PROG_TEST_RUN in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES): what
+ * the program transmits really leaves lb0 (XDP_TX becomes a redirect to the ingress device),
+ * reaches the XDP_PASS program on lb0's bridge-side peer, crosses the bridge and is dropped
+ * by the stack of the backend it is addressed to (UDP to port 9 of a VIP the backends do not
+ * hold, and forwarding is off there; for IPv6, having no route to the VIP, they also try an
+ * ICMPv6 error, which the rate limit stops). The softirq work past lb0 runs on the generating
+ * CPU when the test run re-enables bottom halves after each batch, so the rate is that of the
+ * whole path on one CPU, and the wall clock around the syscall measures it (the kernel's
+ * duration is not meaningful in this mode). The table shows how much of it is softirq.
+ *
+ * The kernel fills each page of its pool from data_in once, then reuses it as it comes back:
+ * a run sees the frame as an earlier run transmitted it. So every case runs behind bench_wrap
+ * (bpf/bench_wrap.bpf.c), which rewrites the frame on every run and, for the 1M clients, sets
+ * its source. "macswap, no wrapper" shows what happens without it.
+ *
+ * Run it in the LB namespace of a rig (scripts/bench.sh). Every case is first checked to take
+ * the path it claims to measure, and every sample to have sent all its frames through that
+ * path (the balancer's verdict counters); where the frames went is read from the counters of
+ * lb0 and, when RIG_PREFIX names the rig, of the bridge ports.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "baseline.skel.h"
+#include "bench_common.h"
+#include "bench_wrap.skel.h"
+#include "dataplane.h"
+#include "log.h"
+#include "pkt.h"
+
+#define FRAME_LEN	sizeof(((struct bench_wrap__bss *)0)->frame)
+#define SAMPLES		5
+#define SAMPLE_S	0.65	/* a sample is sized for this, and must last >= MIN_SAMPLE_S */
+#define MIN_SAMPLE_S	0.5
+#define CALIB_RUNS	200000u
+#define BATCH		64	/* frames per batch: the kernel's default, NAPI_POLL_WEIGHT */
+#define SETTLE_US	20000	/* for the softirq backlog of a sample to drain before its
+				 * counters are read */
+
+#define VIP4		"198.18.100.1"
+#define VIP6		"2001:2:0:100::1"
+#define VIP_PORT	9	/* discard: nobody listens on it, nothing answers */
+#define MANY_BASE	1u	/* last word of BENCH_MANY_PREFIX: ::1 .. ::f:4240 */
+#define MANY_WARMUP	1100000u	/* every source once, then 10% more as hits */
+
+static const uint8_t mac_lb0[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t mac_c0[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const uint8_t mac_b1[6] = { 0x02, 0, 0, 0, 0x01, 0x01 };
+
+enum prog_kind { P_MACSWAP, P_WRAP_MACSWAP, P_WRAP_LB };
+
+/* What the client sends the LB (from c0's MAC), and the same frames as if from b1's MAC for
+ * the baseline: macswap sends them back to b1, so that its frames end where the balancer's
+ * do, in a backend's stack, and the two rates differ by the programs alone (a backend drops
+ * them otherwise than the client does: it has no route to the IPv6 VIPs and tries, rate
+ * limited, an ICMPv6 error per frame). */
+static struct pkt f_udp4, f_udp6, f_many6, f_ref4, f_ref6, f_refmany6;
+
+struct rcase {
+	const char *label;
+	const char *bench;		/* BENCH name, NULL: table only */
+	enum prog_kind prog;
+	const struct pkt *frame;
+	uint32_t src_base, nsrc;	/* see bench_wrap.bpf.c */
+	int base;			/* row of its baseline, -1: none */
+	double target;			/* ratio to reach, 0: none */
+	bool many;			/* record the BENCH_MANY_N sources first */
+	bool last;			/* measured after all the others (see cases[]) */
+};
+
+enum { R_RAW, R_BASE4, R_LB4, R_BASE6, R_LB6, R_BASE_MANY, R_MANY, R_MAX };
+
+/* Each case against macswap in the same family and source mode (the backends' cost of a
+ * frame depends on both). macswap without the wrapper comes last: every other run it
+ * transmits, from a reused buffer, the frame swapped back, carrying b1's MAC as its source;
+ * the bridge learns b1 on lb0's port, and frames to b1 die at the bridge from then on. */
+static const struct rcase cases[R_MAX] = {
+	[R_RAW] = { "macswap, no wrapper (v4)", NULL, P_MACSWAP, &f_ref4, 0, 0, -1, 0, false,
+		    true },
+	[R_BASE4] = { "baseline: macswap v4", NULL, P_WRAP_MACSWAP, &f_ref4, 0, 0, -1, 0,
+		      false },
+	[R_LB4] = { "1 client (v4)", "rig.mpps.1client", P_WRAP_LB, &f_udp4, 0, 0, R_BASE4, 0.7,
+		    false },
+	[R_BASE6] = { "baseline: macswap v6", NULL, P_WRAP_MACSWAP, &f_ref6, 0, 0, -1, 0,
+		      false },
+	[R_LB6] = { "1 client (v6)", "rig.mpps.ipv6_1client", P_WRAP_LB, &f_udp6, 0, 0, R_BASE6,
+		    0, false },
+	[R_BASE_MANY] = { "baseline: macswap v6, 1M src", NULL, P_WRAP_MACSWAP, &f_refmany6,
+			  MANY_BASE, BENCH_MANY_N, -1, 0, false },
+	[R_MANY] = { "1M clients (v6)", "rig.mpps.1m_clients", P_WRAP_LB, &f_many6, MANY_BASE,
+		     BENCH_MANY_N, R_BASE_MANY, 0.3, true },
+};
+
+/* Where the frames went: counters of lb0 (our namespace) and of the bridge ports (the rig's
+ * switch namespace). 32-bit, as getifaddrs gives them: deltas are taken modulo 2^32. */
+enum where { W_LB0_TX, W_LB0_DROP, W_BR_IN, W_C0, W_B1, W_MAX = W_B1 + BENCH_NBACKENDS };
+
+static const char *const where_name[W_MAX] = { "out lb0", "lb0 drop", "bridge in", "to c0",
+					       "to b1", "to b2", "to b3" };
+
+struct where_count {
+	uint32_t v[W_MAX];
+};
+
+struct timing {
+	uint32_t repeat;		/* frames per sample */
+	uint32_t src_next;		/* the wrapper's source counter between samples */
+	double mpps[SAMPLES];
+	double min, med;
+	uint64_t sent;			/* frames generated, over all samples */
+	uint64_t went[W_MAX];		/* counter deltas, over all samples */
+	uint64_t busy, soft;		/* the CPU's ticks busy / in softirq, over all samples */
+};
+
+struct bench {
+	struct dataplane *dp;
+	struct baseline *base;
+	struct bench_wrap *wrap;
+	int ifindex;
+	int cpu;			/* the one we run on */
+	int own_ns, sw_ns;		/* -1: the switch's counters are not read */
+	struct timing t[R_MAX];
+};
+
+/* --- counters ----------------------------------------------------------------------------- */
+
+static void read_links(struct where_count *w, bool sw)
+{
+	struct ifaddrs *ifs, *i;
+	char name[IFNAMSIZ];
+
+	if (getifaddrs(&ifs))
+		return;
+	for (i = ifs; i; i = i->ifa_next) {
+		const struct rtnl_link_stats *s = i->ifa_data;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_PACKET || !s)
+			continue;
+		if (!sw && !strcmp(i->ifa_name, "lb0")) {
+			/* a veth counts as its tx what its peer's XDP took in, and as its tx
+			 * drops what the peer's ring refused */
+			w->v[W_LB0_TX] = s->tx_packets;
+			w->v[W_LB0_DROP] = s->tx_dropped;
+		}
+		if (!sw)
+			continue;
+		if (!strcmp(i->ifa_name, "p-lb-lb0"))
+			w->v[W_BR_IN] = s->rx_packets;
+		else if (!strcmp(i->ifa_name, "p-c-c0"))
+			w->v[W_C0] = s->tx_packets;
+		for (int k = 1; k <= BENCH_NBACKENDS; k++) {
+			snprintf(name, sizeof(name), "p-b%d-eth0", k);
+			if (!strcmp(i->ifa_name, name))
+				w->v[W_B1 + k - 1] = s->tx_packets;
+		}
+	}
+	freeifaddrs(ifs);
+}
+
+static void read_where(const struct bench *b, struct where_count *w)
+{
+	memset(w, 0, sizeof(*w));
+	read_links(w, false);
+	if (b->sw_ns < 0)
+		return;
+	/* this thread alone visits the switch's namespace, to list its ports */
+	if (setns(b->sw_ns, CLONE_NEWNET))
+		return;
+	read_links(w, true);
+	if (setns(b->own_ns, CLONE_NEWNET)) {
+		pr_err("back to the LB namespace: %s", strerror(errno));
+		abort();
+	}
+}
+
+/* The CPU's busy ticks and those in softirq (/proc/stat): the work past lb0 (peer's XDP,
+ * bridge, the receiving stack) is softirq work on this CPU, the test run itself is not. */
+static void read_ticks(int cpu, uint64_t *busy, uint64_t *soft)
+{
+	unsigned long long v[8] = { 0 };
+	char line[256], want[16];
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *soft = 0;
+	if (!f)
+		return;
+	snprintf(want, sizeof(want), "cpu%d ", cpu);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		/* user nice system idle iowait irq softirq steal */
+		if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+			*soft = v[6];
+		}
+		break;
+	}
+	fclose(f);
+}
+
+/* --- test runs ---------------------------------------------------------------------------- */
+
+static int prog_fd(const struct bench *b, enum prog_kind k)
+{
+	return k == P_WRAP_LB ? dataplane_prog_fd(b->dp) :
+				bpf_program__fd(b->base->progs.limpet_macswap);
+}
+
+/* The program test runs start at: the wrapper, set up for case c with its source counter at
+ * src_next, or macswap alone. */
+static int entry_for(struct bench *b, const struct rcase *c, uint32_t src_next)
+{
+	struct bench_wrap__bss *g = b->wrap->bss;
+	const uint8_t *f = c->frame->data;
+	size_t l3 = pkt_l3_offset(c->frame);
+	bool v6 = f[l3 - 2] == 0x86 && f[l3 - 1] == 0xdd;
+	uint32_t zero = 0;
+	int fd = prog_fd(b, c->prog);
+
+	if (c->prog == P_MACSWAP)
+		return fd;
+	if (bpf_map_update_elem(bpf_map__fd(b->wrap->maps.target), &zero, &fd, BPF_ANY))
+		return -errno;
+	memcpy(g->frame, f, FRAME_LEN);
+	g->src_off = l3 + (v6 ? 8 + 12 : 12);
+	g->src_base = c->src_base;
+	g->nsrc = c->nsrc;
+	g->src_next = src_next;
+	return bpf_program__fd(b->wrap->progs.bench_wrap);
+}
+
+/* A test run that transmits nothing: one frame to check, or the warm-up. */
+static int dry_run(const struct bench *b, int fd, const struct pkt *f, uint32_t repeat,
+		   uint32_t *retval, uint8_t *out, uint32_t *out_len)
+{
+	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = b->ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->data, .data_size_in = f->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat,
+		    .data_out = out, .data_size_out = out_len ? *out_len : 0);
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	*retval = o.retval;
+	if (out_len)
+		*out_len = o.data_size_out;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* repeat frames in live-frames mode: they are transmitted. Gives the wall time. */
+static int live_run(const struct bench *b, int fd, const struct pkt *f, uint32_t repeat,
+		    double *secs)
+{
+	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = b->ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->data, .data_size_in = f->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = BATCH);
+	double t0 = now_s();
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	*secs = now_s() - t0;
+	return 0;
+}
+
+static const char *action_name(uint32_t act)
+{
+	static const char *const names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+					     "XDP_REDIRECT" };
+
+	return act < sizeof(names) / sizeof(names[0]) ? names[act] : "?";
+}
+
+static uint64_t forwarded(const struct lb_counter v[LB_R_MAX])
+{
+	return v[LB_R_TX].packets + v[LB_R_REDIRECT].packets;
+}
+
+/* Which verdict counters of the balancer moved since `before`: why a check failed. */
+static void explain(const struct bench *b, const struct lb_counter before[LB_R_MAX])
+{
+	struct lb_counter now[LB_R_MAX];
+
+	if (dataplane_verdicts(b->dp, now))
+		return;
+	for (int r = 0; r < LB_R_MAX; r++)
+		if (now[r].packets != before[r].packets)
+			pr_err("  balancer verdict %s: +%llu", dataplane_reason_name(r),
+			       (unsigned long long)(now[r].packets - before[r].packets));
+}
+
+/* One dry run of case c with its output: it must go where the case says. */
+static int verify(struct bench *b, const struct rcase *c, int entry)
+{
+	uint8_t out[PKT_MAX + 64];
+	uint32_t out_len = sizeof(out), act;
+	struct lb_counter before[LB_R_MAX] = { 0 };
+	int err, k;
+
+	if (c->prog == P_WRAP_LB && dataplane_verdicts(b->dp, before))
+		return -EIO;
+	err = dry_run(b, entry, c->frame, 1, &act, out, &out_len);
+	if (err) {
+		pr_err("%s: test run: %s", c->label, strerror(-err));
+		return err;
+	}
+	if (act != XDP_TX) {
+		/* one LB port: every server is reached through lb0 itself */
+		pr_err("%s: expected XDP_TX, got %s: not benchmarking a broken path", c->label,
+		       action_name(act));
+		if (c->prog == P_WRAP_LB)
+			explain(b, before);
+		return -EINVAL;
+	}
+	if (out_len < 12 || memcmp(out + 6, mac_lb0, 6)) {
+		pr_err("%s: transmitted frame does not come from lb0's MAC", c->label);
+		return -EINVAL;
+	}
+	if (c->prog == P_WRAP_LB) {
+		k = bench_backend_of(out);
+		if (!k) {
+			pr_err("%s: forwarded frame is not addressed to a backend MAC", c->label);
+			return -EINVAL;
+		}
+		printf("  check %-30s XDP_TX to b%d\n", c->label, k);
+	} else {
+		if (bench_backend_of(out) != 1) {
+			pr_err("%s: macswap did not send the frame back to b1", c->label);
+			return -EINVAL;
+		}
+		printf("  check %-30s XDP_TX to b1\n", c->label);
+	}
+	return 0;
+}
+
+/* Record the BENCH_MANY_N sources in dry runs (nothing on the wire), on this CPU (the insert
+ * budget is per CPU). The wrapper's counter goes on cycling through them after. */
+static int many_warmup(struct bench *b, const struct rcase *c, int entry)
+{
+	uint32_t over = bench_many_overflow(BENCH_FARM6, MANY_BASE, BENCH_MANY_N,
+					    LB_STICKY_BUCKETS);
+	struct lb_counter before[LB_R_MAX], after[LB_R_MAX];
+	uint32_t act;
+	int err;
+
+	err = dataplane_verdicts(b->dp, before);
+	if (!err)
+		err = dry_run(b, entry, c->frame, MANY_WARMUP, &act, NULL, NULL);
+	if (!err)
+		err = dataplane_verdicts(b->dp, after);
+	if (err) {
+		pr_err("%s: warm-up: %s", c->label, strerror(-err));
+		return err;
+	}
+	if (forwarded(after) - forwarded(before) != MANY_WARMUP) {
+		pr_err("%s: warm-up: not every frame was forwarded", c->label);
+		explain(b, before);
+		return -EINVAL;
+	}
+	printf("  warm-up: %u UDP frames over %u sources %s%x+ (dry runs, sticky insert budget "
+	       "raised to %u/s per CPU, default %u);\n"
+	       "           %u sources (%.2f%%) find their bucket full and stay on Maglev\n",
+	       MANY_WARMUP, BENCH_MANY_N, BENCH_MANY_PREFIX, MANY_BASE, BENCH_INSERT_RATE,
+	       LB_STICKY_INSERTS_PER_SEC, over, 100.0 * over / BENCH_MANY_N);
+	return 0;
+}
+
+/* One timed live run of case c, repeat frames; the balancer must have forwarded all. */
+static int run_once(struct bench *b, const struct rcase *c, struct timing *t, uint32_t repeat,
+		    double *secs)
+{
+	struct lb_counter before[LB_R_MAX], after[LB_R_MAX];
+	struct where_count w0, w1;
+	uint64_t busy0, soft0, busy1, soft1;
+	int entry = entry_for(b, c, t->src_next), err;
+
+	if (entry < 0) {
+		pr_err("%s: setting up the wrapper: %s", c->label, strerror(-entry));
+		return entry;
+	}
+	read_where(b, &w0);
+	err = dataplane_verdicts(b->dp, before);
+	read_ticks(b->cpu, &busy0, &soft0);
+	if (!err)
+		err = live_run(b, entry, c->frame, repeat, secs);
+	read_ticks(b->cpu, &busy1, &soft1);
+	if (!err)
+		err = dataplane_verdicts(b->dp, after);
+	if (err) {
+		pr_err("%s: live test run: %s", c->label, strerror(-err));
+		return err;
+	}
+	if (c->prog == P_WRAP_LB && forwarded(after) - forwarded(before) != repeat) {
+		pr_err("%s: %llu of %u frames forwarded: not benchmarking a broken path", c->label,
+		       (unsigned long long)(forwarded(after) - forwarded(before)), repeat);
+		explain(b, before);
+		return -EINVAL;
+	}
+	usleep(SETTLE_US);
+	read_where(b, &w1);
+	for (int i = 0; i < W_MAX; i++)
+		t->went[i] += (uint32_t)(w1.v[i] - w0.v[i]);
+	t->sent += repeat;
+	t->busy += busy1 - busy0;
+	t->soft += soft1 - soft0;
+	t->src_next = b->wrap->bss->src_next;
+	return 0;
+}
+
+/* Frames per sample so that one lasts about SAMPLE_S. */
+static int calibrate(struct bench *b, const struct rcase *c, struct timing *t)
+{
+	double secs, repeat;
+	int err;
+
+	err = run_once(b, c, t, CALIB_RUNS, &secs);
+	if (err)
+		return err;
+	repeat = SAMPLE_S * CALIB_RUNS / (secs > 0 ? secs : 1e-9);
+	t->repeat = repeat > UINT32_MAX ? UINT32_MAX : (uint32_t)repeat;
+	/* what the calibration sent is not part of the samples */
+	t->sent = t->busy = t->soft = 0;
+	memset(t->went, 0, sizeof(t->went));
+	return 0;
+}
+
+static int sample(struct bench *b, const struct rcase *c, int i, struct timing *t)
+{
+	double secs;
+	int err = run_once(b, c, t, t->repeat, &secs);
+
+	if (err)
+		return err;
+	if (secs < MIN_SAMPLE_S)
+		pr_warn("%s: sample %d lasted only %.2f s", c->label, i, secs);
+	t->mpps[i] = t->repeat / secs / 1e6;
+	return 0;
+}
+
+/* --- setup -------------------------------------------------------------------------------- */
+
+/* A UDP frame to VIP_PORT, exactly FRAME_LEN bytes on the wire (no L2 padding), from smac to
+ * lb0's MAC. */
+static void build_udp(struct pkt *p, const uint8_t smac[6], int family, const char *src,
+		      const char *dst)
+{
+	struct pkt_spec s = { .family = family, .proto = IPPROTO_UDP, .sport = 40000,
+			      .dport = VIP_PORT };
+	size_t hdrs = 14 + (family == LB_V4 ? 20 : 40) + 8;
+
+	memcpy(s.smac, smac, 6);
+	memcpy(s.dmac, mac_lb0, 6);
+	s.payload_len = FRAME_LEN - hdrs;
+	if (family == LB_V4) {
+		pkt_addr4(s.src, src);
+		pkt_addr4(s.dst, dst);
+	} else {
+		pkt_addr6(s.src, src);
+		pkt_addr6(s.dst, dst);
+	}
+	pkt_build(p, &s);
+	if (p->len != FRAME_LEN) {
+		fprintf(stderr, "bench_rig: frame of %zu bytes, want %zu\n", p->len, FRAME_LEN);
+		abort();
+	}
+}
+
+static void build_frames(void)
+{
+	char many[64];
+
+	snprintf(many, sizeof(many), "%s%x", BENCH_MANY_PREFIX, MANY_BASE);
+	build_udp(&f_udp4, mac_c0, LB_V4, "198.18.0.2", VIP4);
+	build_udp(&f_udp6, mac_c0, LB_V6, "2001:2::2", VIP6);
+	build_udp(&f_many6, mac_c0, LB_V6, many, VIP6);
+	build_udp(&f_ref4, mac_b1, LB_V4, "198.18.0.2", VIP4);
+	build_udp(&f_ref6, mac_b1, LB_V6, "2001:2::2", VIP6);
+	build_udp(&f_refmany6, mac_b1, LB_V6, many, VIP6);
+}
+
+/* The rig's switch namespace, to read where frames went; -1 (and a note) if unknown. */
+static int open_sw_ns(void)
+{
+	const char *prefix = getenv("RIG_PREFIX");
+	char path[256];
+	int fd;
+
+	if (!prefix || !*prefix) {
+		printf("  RIG_PREFIX unset: bridge port counters not read\n");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/run/netns/%s-sw", prefix);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		printf("  %s: %s: bridge port counters not read\n", path, strerror(errno));
+	return fd;
+}
+
+static int setup(struct bench *b)
+{
+	struct dataplane_opts opts = { .insert_rate = BENCH_INSERT_RATE };
+	int err;
+
+	b->ifindex = if_nametoindex("lb0");
+	if (!b->ifindex) {
+		pr_err("no lb0 here: run me in the rig's LB namespace (scripts/bench.sh)");
+		return -ENODEV;
+	}
+	if (if_nametoindex("lb1")) {
+		pr_err("a second LB port (lb1): this benchmark wants a one-port rig");
+		return -EINVAL;
+	}
+	b->own_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (b->own_ns < 0) {
+		err = -errno;
+		pr_err("own network namespace: %s", strerror(-err));
+		return err;
+	}
+	b->sw_ns = open_sw_ns();
+	err = dataplane_open(&b->dp, &opts);
+	if (err)
+		return err;
+	err = bench_farm_setup(b->dp, LB_V4, BENCH_FARM4, VIP4, IPPROTO_UDP, VIP_PORT);
+	if (!err)
+		err = bench_farm_setup(b->dp, LB_V6, BENCH_FARM6, VIP6, IPPROTO_UDP, VIP_PORT);
+	if (err)
+		return err;
+	b->base = baseline__open_and_load();
+	if (!b->base) {
+		err = -errno;
+		pr_err("loading the baseline: %s", strerror(-err));
+		return err;
+	}
+	b->wrap = bench_wrap__open_and_load();
+	if (!b->wrap) {
+		err = -errno;
+		pr_err("loading the wrapper: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* --- report ------------------------------------------------------------------------------- */
+
+static double ratio_of(const struct bench *b, int i)
+{
+	return cases[i].base < 0 ? 1 : b->t[i].med / b->t[cases[i].base].med;
+}
+
+static void report(const struct bench *b)
+{
+	char ratio[16], target[24];
+
+	printf("\nRig forwarding rate, Mpps (BPF_PROG_TEST_RUN live frames of %zu bytes, batch %d, "
+	       "one CPU;\nwall clock, min and median of %d samples >= %.1f s each); "
+	       "ratio = median / median of its baseline;\nsoftirq = share of the CPU's busy "
+	       "time spent past lb0 (peer's XDP, bridge, receiving stack)\n\n",
+	       FRAME_LEN, BATCH, SAMPLES, MIN_SAMPLE_S);
+	printf("%-30s %8s %8s %8s %7s  %s\n", "case", "min", "median", "softirq", "ratio",
+	       "target");
+	for (int i = 0; i < R_MAX; i++) {
+		const struct rcase *c = &cases[i];
+		double r = ratio_of(b, i);
+
+		if (c->base < 0)
+			snprintf(ratio, sizeof(ratio), "-");
+		else
+			snprintf(ratio, sizeof(ratio), "%.2fx", r);
+		if (c->target > 0)
+			snprintf(target, sizeof(target), ">= %gx %s", c->target,
+				 r >= c->target ? "ok" : "MISSED");
+		else
+			snprintf(target, sizeof(target), "-");
+		printf("%-30s %8.3f %8.3f %7.0f%% %7s  %s\n", c->label, b->t[i].min, b->t[i].med,
+		       b->t[i].busy ? 100.0 * b->t[i].soft / b->t[i].busy : 0.0, ratio, target);
+	}
+
+	printf("\nWhere the frames went, %% of those generated (all samples; counters of lb0 "
+	       "and of the bridge ports)\n\n%-30s %12s", "case", "generated");
+	for (int w = 0; w < W_MAX; w++)
+		printf(" %9s", where_name[w]);
+	printf("\n");
+	for (int i = 0; i < R_MAX; i++) {
+		const struct timing *t = &b->t[i];
+
+		printf("%-30s %12llu", cases[i].label, (unsigned long long)t->sent);
+		for (int w = 0; w < W_MAX; w++) {
+			if (w >= W_BR_IN && b->sw_ns < 0)
+				printf(" %9s", "?");
+			else
+				printf(" %8.1f%%", 100.0 * t->went[w] / t->sent);
+		}
+		printf("\n");
+	}
+	printf("\n(baselines: macswap behind the same wrapper, the frames as if from b1, sent back "
+	       "to it;\n without the wrapper a reused buffer still holds the frame macswap sent, "
+	       "its MACs swap back,\n and the bridge drops what comes back addressed to lb0 "
+	       "itself)\n\n");
+
+	for (int i = 0; i < R_MAX; i++) {
+		const struct rcase *c = &cases[i];
+
+		if (c->bench)
+			printf("BENCH %s value=%.3f unit=Mpps baseline=%.3f ratio=%.2f\n", c->bench,
+			       b->t[i].med, b->t[c->base].med, ratio_of(b, i));
+	}
+}
+
+/* Entry, warm-up, check and calibration of case i. */
+static int prepare(struct bench *b, int i)
+{
+	const struct rcase *c = &cases[i];
+	int entry = entry_for(b, c, 0), err = 0;
+
+	if (entry < 0) {
+		pr_err("%s: setting up the wrapper: %s", c->label, strerror(-entry));
+		return entry;
+	}
+	if (c->many)
+		err = many_warmup(b, c, entry);
+	if (!err)
+		err = verify(b, c, entry);
+	if (!err)
+		err = calibrate(b, c, &b->t[i]);
+	return err;
+}
+
+/* The frames of case i reached the node they were sent to, through the bridge, and only it
+ * (no flooding): else the rate is not that of the path named. Needs the bridge's counters. */
+static int check_where(const struct bench *b, int i)
+{
+	const struct timing *t = &b->t[i];
+	uint64_t want = 0, all = 0;
+
+	if (b->sw_ns < 0 || cases[i].prog == P_MACSWAP)
+		return 0;
+	for (int w = W_C0; w < W_MAX; w++) {
+		all += t->went[w];
+		if (cases[i].prog == P_WRAP_MACSWAP ? w == W_B1 : w >= W_B1)
+			want += t->went[w];
+	}
+	if (want < t->sent * 0.99 || all > t->sent * 1.01) {
+		pr_err("%s: of %llu frames, %llu reached %s and %llu left the bridge in all: not "
+		       "benchmarking the path named",
+		       cases[i].label, (unsigned long long)t->sent, (unsigned long long)want,
+		       cases[i].prog == P_WRAP_MACSWAP ? "b1" : "the backends",
+		       (unsigned long long)all);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(void)
+{
+	struct bench b = { .own_ns = -1, .sw_ns = -1 };
+	int cpu = 0, err;
+
+	log_route_libbpf();
+	build_frames();
+	err = bench_pin_cpu(&cpu);
+	b.cpu = cpu;
+	if (err) {
+		pr_err("pinning to one CPU: %s", strerror(-err));
+		return 1;
+	}
+	printf("bench_rig: pinned to CPU %d, UDP frames of %zu bytes to port %d of %s / %s, "
+	       "ingress lb0\n",
+	       cpu, FRAME_LEN, VIP_PORT, VIP4, VIP6);
+	err = setup(&b);
+	if (err)
+		goto out;
+	for (int i = 0; i < R_MAX && !err; i++)
+		if (!cases[i].last)
+			err = prepare(&b, i);
+	/* round-robin: a drift of the machine spreads over every case */
+	for (int s = 0; s < SAMPLES && !err; s++)
+		for (int i = 0; i < R_MAX && !err; i++)
+			if (!cases[i].last)
+				err = sample(&b, &cases[i], s, &b.t[i]);
+	for (int i = 0; i < R_MAX && !err; i++) {
+		if (!cases[i].last)
+			continue;
+		err = prepare(&b, i);
+		for (int s = 0; s < SAMPLES && !err; s++)
+			err = sample(&b, &cases[i], s, &b.t[i]);
+	}
+	for (int i = 0; i < R_MAX && !err; i++)
+		err = check_where(&b, i);
+	for (int i = 0; i < R_MAX && !err; i++)
+		bench_min_median(b.t[i].mpps, SAMPLES, &b.t[i].min, &b.t[i].med);
+	if (!err)
+		report(&b);
+out:
+	bench_wrap__destroy(b.wrap);
+	baseline__destroy(b.base);
+	dataplane_close(b.dp);
+	if (b.sw_ns >= 0)
+		close(b.sw_ns);
+	if (b.own_ns >= 0)
+		close(b.own_ns);
+	return err ? 1 : 0;
+}
