@@ -74,7 +74,7 @@ static const struct opt_doc {
 	{ { "xdp-mode", required_argument, NULL, 'm' }, "native|generic|auto",
 	  "XDP attach mode (default auto: native where the driver has it, else generic)" },
 	{ { "state-dir", required_argument, NULL, 's' }, "DIR",
-	  "state directory (default /var/lib/limpet)" },
+	  "where the applied config is saved as <serviceName>.json (default /var/lib/limpet)" },
 	{ { "foreground", no_argument, NULL, 'f' }, NULL,
 	  "stay in the foreground and log to stderr (default: detach, log to syslog)" },
 	{ { "log-level", required_argument, NULL, 'l' }, "error|warn|info|debug",
@@ -288,6 +288,23 @@ static void warn_probes(const struct config *cfg)
 					cfg_layer_name(l), i);
 }
 
+/* Save what runs as <state-dir>/<serviceName>.json: written whole, then renamed over the
+ * old one, so a reader never sees half a file. */
+static void save_applied(const struct daemon *d, const struct config *cfg)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	json_t *doc = config_to_json(cfg);
+
+	snprintf(path, sizeof(path), "%s/%s.json", d->opt.state_dir, cfg->service_name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!doc || json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) ||
+	    rename(tmp, path)) {
+		pr_warn("saving the applied config to %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	json_decref(doc);
+}
+
 static int apply(struct daemon *d, struct config *cfg)
 {
 	struct apply_counts c;
@@ -297,6 +314,7 @@ static int apply(struct daemon *d, struct config *cfg)
 		pr_err("applying the config: %s", strerror(-err));
 		return err;
 	}
+	save_applied(d, cfg);
 	warn_probes(cfg);
 	pr_info("config applied: %zu farm%s, %zu servers (%zu eligible), %zu frontends, %zu VIP "
 		"keys, %zu allowedSource prefixes", c.farms, c.farms == 1 ? "" : "s", c.servers,

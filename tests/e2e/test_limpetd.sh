@@ -99,6 +99,9 @@ t_started() {
 		why+=" xdp-loader status does not show limpet_balancer"
 	in_lb bpftool map dump pinned /sys/fs/bpf/limpet/e2e/vips >/dev/null 2>&1 ||
 		why+=" no pinned vips map"
+	# the applied config is saved in the state directory and validates again
+	"$LIMPETD_BIN" --check --config "/run/limpet-rig/$RIG_PREFIX.state/e2e.json" >/dev/null ||
+		why+=" no valid applied config in the state directory"
 	[ -z "$why" ]
 }
 
