@@ -461,15 +461,6 @@ int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *v)
 	return err;
 }
 
-int dataplane_vip_del(struct dataplane *dp, const struct dp_vip *v)
-{
-	int err = vip_check(v);
-
-	if (!err)
-		vip_keys(v, vip_drop, bpf_map__fd(dp->skel->maps.vips), NULL, UINT32_MAX, &err);
-	return err;
-}
-
 struct vip_set {
 	const struct dp_vip *v;
 	size_t n;

@@ -66,7 +66,6 @@ int dataplane_farm_del(struct dataplane *dp, uint32_t slot);
 uint32_t dataplane_server_key(const struct dataplane *dp, uint32_t farm, uint32_t id);
 
 int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *vip);
-int dataplane_vip_del(struct dataplane *dp, const struct dp_vip *vip);
 
 /* Make the vips map hold exactly the keys of these VIPs: upsert them all first, then
  * delete the keys no VIP claims, so a VIP that stays never stops answering. */

@@ -529,11 +529,6 @@ static bool check_ipv4_csum(const char *what, const uint8_t *ip, char *why)
 	return true;
 }
 
-bool pkt_check_ipv4_csum(const uint8_t *ip, char *why)
-{
-	return check_ipv4_csum("ipv4", ip, why);
-}
-
 bool pkt_check_l4_csum(const uint8_t *frame, size_t len, char *why)
 {
 	struct layout lo;
@@ -769,20 +764,4 @@ void pkt_set_src(struct pkt *p, const uint32_t src[4])
 		csum_replace(p->data + lo.l4 + k.csum_off, a, (const uint8_t *)src, n,
 			     lo.proto == IPPROTO_UDP);
 	memcpy(a, src, n);
-}
-
-void pkt_set_sport(struct pkt *p, uint16_t sport)
-{
-	struct layout lo;
-	struct l4_kind k;
-	uint8_t port[2], *l4;
-
-	parse_built(p, &lo, "pkt_set_sport");
-	if (!lo.first || (lo.proto != IPPROTO_TCP && lo.proto != IPPROTO_UDP) ||
-	    !l4_kind(lo.proto, &k) || lo.end - lo.l4 < k.hdr_len)
-		die("pkt_set_sport: frame has no TCP or UDP header");
-	l4 = p->data + lo.l4;
-	put16(port, sport);
-	csum_replace(l4 + k.csum_off, l4, port, 2, lo.proto == IPPROTO_UDP);
-	memcpy(l4, port, 2);
 }

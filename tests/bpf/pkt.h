@@ -69,9 +69,6 @@ size_t pkt_l3_offset(const struct pkt *p);
 void pkt_addr4(uint32_t out[4], const char *dotted);
 void pkt_addr6(uint32_t out[4], const char *text);
 
-/* ip points at an IPv4 header of ihl * 4 readable bytes: version 4, ihl >= 5, checksum valid. */
-bool pkt_check_ipv4_csum(const uint8_t *ip, char *why);
-
 /*
  * Parse Ethernet (one optional VLAN tag), IPv4 or IPv6 (through hop-by-hop, routing with no
  * segments left, fragment, AH and destination options headers) and verify the checksum of
@@ -114,7 +111,5 @@ bool pkt_check_same(const struct pkt *in, const uint8_t *out, size_t out_len, ch
  */
 void pkt_set_src(struct pkt *p, const uint32_t src[4]);
 
-/* Likewise the TCP or UDP source port (host order); aborts on any other frame. */
-void pkt_set_sport(struct pkt *p, uint16_t sport);
 
 #endif /* LIMPET_TESTS_PKT_H */

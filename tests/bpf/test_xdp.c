@@ -359,6 +359,7 @@ static void test_cases(void)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct xdp_case *c = &cases[i];
+		char why[PKT_WHY_LEN];
 		struct pkt p;
 		struct run r;
 		uint64_t before;
@@ -366,6 +367,9 @@ static void test_cases(void)
 		tap_begin();
 		fill_case(&c->spec);
 		pkt_build(&p, &c->spec);
+		/* a frame the balancer forwards must be one a host would accept */
+		if (c->want >= W_DSR && !c->spec.frag_off)
+			CHECK(pkt_check_l4_csum(p.data, p.len, why), "input frame: %s", why);
 		before = reason_count(c->reason);
 		if (CHECK(!run(&p, &r), "test_run failed"))
 			check_result(c, &p, &r, before);
