@@ -39,17 +39,12 @@
 #include <unistd.h>
 
 #include <linux/if_link.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
-#include "baseline.skel.h"
 #include "bench_common.h"
-#include "bench_wrap.skel.h"
 #include "dataplane.h"
 #include "log.h"
 #include "pkt.h"
 
-#define FRAME_LEN	sizeof(((struct bench_wrap__bss *)0)->frame)
 #define SAMPLES		5
 #define SAMPLE_S	0.65	/* a sample is sized for this, and must last >= MIN_SAMPLE_S */
 #define MIN_SAMPLE_S	0.5
@@ -58,17 +53,12 @@
 #define SETTLE_US	20000	/* for the softirq backlog of a sample to drain before its
 				 * counters are read */
 
-#define VIP4		"198.18.100.1"
-#define VIP6		"2001:2:0:100::1"
 #define VIP_PORT	9	/* discard: nobody listens on it, nothing answers */
 #define MANY_BASE	1u	/* last word of BENCH_MANY_PREFIX: ::1 .. ::f:4240 */
-#define MANY_WARMUP	1100000u	/* every source once, then 10% more as hits */
 
 static const uint8_t mac_lb0[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const uint8_t mac_c0[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const uint8_t mac_b1[6] = { 0x02, 0, 0, 0, 0x01, 0x01 };
-
-enum prog_kind { P_MACSWAP, P_WRAP_MACSWAP, P_WRAP_LB };
 
 /* What the client sends the LB (from c0's MAC), and the same frames as if from b1's MAC for
  * the baseline: macswap sends them back to b1, so that its frames end where the balancer's
@@ -80,7 +70,7 @@ static struct pkt f_udp4, f_udp6, f_many6, f_ref4, f_ref6, f_refmany6;
 struct rcase {
 	const char *label;
 	const char *bench;		/* BENCH name, NULL: table only */
-	enum prog_kind prog;
+	enum bench_prog prog;		/* not P_WRAP_NOP */
 	const struct pkt *frame;
 	uint32_t src_base, nsrc;	/* see bench_wrap.bpf.c */
 	int base;			/* row of its baseline, -1: none */
@@ -134,10 +124,7 @@ struct timing {
 };
 
 struct bench {
-	struct dataplane *dp;
-	struct baseline *base;
-	struct bench_wrap *wrap;
-	int ifindex;
+	struct bench_progs p;
 	int cpu;			/* the one we run on */
 	int own_ns, sw_ns;		/* -1: the switch's counters are not read */
 	struct timing t[R_MAX];
@@ -222,52 +209,6 @@ static void read_ticks(int cpu, uint64_t *busy, uint64_t *soft)
 
 /* --- test runs ---------------------------------------------------------------------------- */
 
-static int prog_fd(const struct bench *b, enum prog_kind k)
-{
-	return k == P_WRAP_LB ? dataplane_prog_fd(b->dp) :
-				bpf_program__fd(b->base->progs.limpet_macswap);
-}
-
-/* The program test runs start at: the wrapper, set up for case c with its source counter at
- * src_next, or macswap alone. */
-static int entry_for(struct bench *b, const struct rcase *c, uint32_t src_next)
-{
-	struct bench_wrap__bss *g = b->wrap->bss;
-	const uint8_t *f = c->frame->data;
-	size_t l3 = pkt_l3_offset(c->frame);
-	bool v6 = f[l3 - 2] == 0x86 && f[l3 - 1] == 0xdd;
-	uint32_t zero = 0;
-	int fd = prog_fd(b, c->prog);
-
-	if (c->prog == P_MACSWAP)
-		return fd;
-	if (bpf_map_update_elem(bpf_map__fd(b->wrap->maps.target), &zero, &fd, BPF_ANY))
-		return -errno;
-	memcpy(g->frame, f, FRAME_LEN);
-	g->src_off = l3 + (v6 ? 8 + 12 : 12);
-	g->src_base = c->src_base;
-	g->nsrc = c->nsrc;
-	g->src_next = src_next;
-	return bpf_program__fd(b->wrap->progs.bench_wrap);
-}
-
-/* A test run that transmits nothing: one frame to check, or the warm-up. */
-static int dry_run(const struct bench *b, int fd, const struct pkt *f, uint32_t repeat,
-		   uint32_t *retval, uint8_t *out, uint32_t *out_len)
-{
-	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = b->ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->data, .data_size_in = f->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat,
-		    .data_out = out, .data_size_out = out_len ? *out_len : 0);
-
-	if (bpf_prog_test_run_opts(fd, &o))
-		return -errno;
-	*retval = o.retval;
-	if (out_len)
-		*out_len = o.data_size_out;
-	return 0;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -280,24 +221,15 @@ static double now_s(void)
 static int live_run(const struct bench *b, int fd, const struct pkt *f, uint32_t repeat,
 		    double *secs)
 {
-	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = b->ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->data, .data_size_in = f->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat,
-		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = BATCH);
+	struct bench_run r;
 	double t0 = now_s();
+	int err;
 
-	if (bpf_prog_test_run_opts(fd, &o))
-		return -errno;
+	err = bench_test_run(&b->p, fd, f, repeat, BATCH, &r, false);
+	if (err)
+		return err;
 	*secs = now_s() - t0;
 	return 0;
-}
-
-static const char *action_name(uint32_t act)
-{
-	static const char *const names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					     "XDP_REDIRECT" };
-
-	return act < sizeof(names) / sizeof(names[0]) ? names[act] : "?";
 }
 
 static uint64_t forwarded(const struct lb_counter v[LB_R_MAX])
@@ -305,55 +237,30 @@ static uint64_t forwarded(const struct lb_counter v[LB_R_MAX])
 	return v[LB_R_TX].packets + v[LB_R_REDIRECT].packets;
 }
 
-/* Which verdict counters of the balancer moved since `before`: why a check failed. */
-static void explain(const struct bench *b, const struct lb_counter before[LB_R_MAX])
-{
-	struct lb_counter now[LB_R_MAX];
-
-	if (dataplane_verdicts(b->dp, now))
-		return;
-	for (int r = 0; r < LB_R_MAX; r++)
-		if (now[r].packets != before[r].packets)
-			pr_err("  balancer verdict %s: +%llu", dataplane_reason_name(r),
-			       (unsigned long long)(now[r].packets - before[r].packets));
-}
-
 /* One dry run of case c with its output: it must go where the case says. */
 static int verify(struct bench *b, const struct rcase *c, int entry)
 {
-	uint8_t out[PKT_MAX + 64];
-	uint32_t out_len = sizeof(out), act;
-	struct lb_counter before[LB_R_MAX] = { 0 };
+	struct bench_run r;
 	int err, k;
 
-	if (c->prog == P_WRAP_LB && dataplane_verdicts(b->dp, before))
-		return -EIO;
-	err = dry_run(b, entry, c->frame, 1, &act, out, &out_len);
-	if (err) {
-		pr_err("%s: test run: %s", c->label, strerror(-err));
+	/* one LB port: every server is reached through lb0 itself */
+	err = bench_check_run(&b->p, c->label, entry, c->frame, c->prog == P_WRAP_LB,
+			      BENCH_ACT(XDP_TX), &r);
+	if (err)
 		return err;
-	}
-	if (act != XDP_TX) {
-		/* one LB port: every server is reached through lb0 itself */
-		pr_err("%s: expected XDP_TX, got %s: not benchmarking a broken path", c->label,
-		       action_name(act));
-		if (c->prog == P_WRAP_LB)
-			explain(b, before);
-		return -EINVAL;
-	}
-	if (out_len < 12 || memcmp(out + 6, mac_lb0, 6)) {
+	if (r.out_len < 12 || memcmp(r.out + 6, mac_lb0, 6)) {
 		pr_err("%s: transmitted frame does not come from lb0's MAC", c->label);
 		return -EINVAL;
 	}
 	if (c->prog == P_WRAP_LB) {
-		k = bench_backend_of(out);
+		k = bench_backend_of(r.out);
 		if (!k) {
 			pr_err("%s: forwarded frame is not addressed to a backend MAC", c->label);
 			return -EINVAL;
 		}
 		printf("  check %-30s XDP_TX to b%d\n", c->label, k);
 	} else {
-		if (bench_backend_of(out) != 1) {
+		if (bench_backend_of(r.out) != 1) {
 			pr_err("%s: macswap did not send the frame back to b1", c->label);
 			return -EINVAL;
 		}
@@ -366,31 +273,29 @@ static int verify(struct bench *b, const struct rcase *c, int entry)
  * budget is per CPU). The wrapper's counter goes on cycling through them after. */
 static int many_warmup(struct bench *b, const struct rcase *c, int entry)
 {
-	uint32_t over = bench_many_overflow(BENCH_FARM6, MANY_BASE, BENCH_MANY_N,
-					    LB_STICKY_BUCKETS);
 	struct lb_counter before[LB_R_MAX], after[LB_R_MAX];
-	uint32_t act;
+	struct bench_run r;
 	int err;
 
-	err = dataplane_verdicts(b->dp, before);
+	err = dataplane_verdicts(b->p.dp, before);
 	if (!err)
-		err = dry_run(b, entry, c->frame, MANY_WARMUP, &act, NULL, NULL);
+		err = bench_test_run(&b->p, entry, c->frame, BENCH_MANY_WARMUP, 0, &r, false);
 	if (!err)
-		err = dataplane_verdicts(b->dp, after);
+		err = dataplane_verdicts(b->p.dp, after);
 	if (err) {
 		pr_err("%s: warm-up: %s", c->label, strerror(-err));
 		return err;
 	}
-	if (forwarded(after) - forwarded(before) != MANY_WARMUP) {
+	if (forwarded(after) - forwarded(before) != BENCH_MANY_WARMUP) {
 		pr_err("%s: warm-up: not every frame was forwarded", c->label);
-		explain(b, before);
+		bench_explain(b->p.dp, before);
 		return -EINVAL;
 	}
 	printf("  warm-up: %u UDP frames over %u sources %s%x+ (dry runs, sticky insert budget "
-	       "raised to %u/s per CPU, default %u);\n"
-	       "           %u sources (%.2f%%) find their bucket full and stay on Maglev\n",
-	       MANY_WARMUP, BENCH_MANY_N, BENCH_MANY_PREFIX, MANY_BASE, BENCH_INSERT_RATE,
-	       LB_STICKY_INSERTS_PER_SEC, over, 100.0 * over / BENCH_MANY_N);
+	       "raised to %u/s per CPU, default %u);\n",
+	       BENCH_MANY_WARMUP, BENCH_MANY_N, BENCH_MANY_PREFIX, MANY_BASE, BENCH_INSERT_RATE,
+	       LB_STICKY_INSERTS_PER_SEC);
+	bench_many_note(MANY_BASE);
 	return 0;
 }
 
@@ -401,20 +306,20 @@ static int run_once(struct bench *b, const struct rcase *c, struct timing *t, ui
 	struct lb_counter before[LB_R_MAX], after[LB_R_MAX];
 	struct where_count w0, w1;
 	uint64_t busy0, soft0, busy1, soft1;
-	int entry = entry_for(b, c, t->src_next), err;
+	int entry, err;
 
-	if (entry < 0) {
-		pr_err("%s: setting up the wrapper: %s", c->label, strerror(-entry));
+	entry = bench_entry(&b->p, c->label, c->prog, c->frame, c->src_base, c->nsrc,
+			    t->src_next);
+	if (entry < 0)
 		return entry;
-	}
 	read_where(b, &w0);
-	err = dataplane_verdicts(b->dp, before);
+	err = dataplane_verdicts(b->p.dp, before);
 	read_ticks(b->cpu, &busy0, &soft0);
 	if (!err)
 		err = live_run(b, entry, c->frame, repeat, secs);
 	read_ticks(b->cpu, &busy1, &soft1);
 	if (!err)
-		err = dataplane_verdicts(b->dp, after);
+		err = dataplane_verdicts(b->p.dp, after);
 	if (err) {
 		pr_err("%s: live test run: %s", c->label, strerror(-err));
 		return err;
@@ -422,7 +327,7 @@ static int run_once(struct bench *b, const struct rcase *c, struct timing *t, ui
 	if (c->prog == P_WRAP_LB && forwarded(after) - forwarded(before) != repeat) {
 		pr_err("%s: %llu of %u frames forwarded: not benchmarking a broken path", c->label,
 		       (unsigned long long)(forwarded(after) - forwarded(before)), repeat);
-		explain(b, before);
+		bench_explain(b->p.dp, before);
 		return -EINVAL;
 	}
 	usleep(SETTLE_US);
@@ -432,7 +337,7 @@ static int run_once(struct bench *b, const struct rcase *c, struct timing *t, ui
 	t->sent += repeat;
 	t->busy += busy1 - busy0;
 	t->soft += soft1 - soft0;
-	t->src_next = b->wrap->bss->src_next;
+	t->src_next = b->p.wrap->bss->src_next;
 	return 0;
 }
 
@@ -468,8 +373,8 @@ static int sample(struct bench *b, const struct rcase *c, int i, struct timing *
 
 /* --- setup -------------------------------------------------------------------------------- */
 
-/* A UDP frame to VIP_PORT, exactly FRAME_LEN bytes on the wire (no L2 padding), from smac to
- * lb0's MAC. */
+/* A UDP frame to VIP_PORT, exactly BENCH_FRAME_LEN bytes on the wire (no L2 padding), from
+ * smac to lb0's MAC. */
 static void build_udp(struct pkt *p, const uint8_t smac[6], int family, const char *src,
 		      const char *dst)
 {
@@ -479,7 +384,7 @@ static void build_udp(struct pkt *p, const uint8_t smac[6], int family, const ch
 
 	memcpy(s.smac, smac, 6);
 	memcpy(s.dmac, mac_lb0, 6);
-	s.payload_len = FRAME_LEN - hdrs;
+	s.payload_len = BENCH_FRAME_LEN - hdrs;
 	if (family == LB_V4) {
 		pkt_addr4(s.src, src);
 		pkt_addr4(s.dst, dst);
@@ -488,8 +393,9 @@ static void build_udp(struct pkt *p, const uint8_t smac[6], int family, const ch
 		pkt_addr6(s.dst, dst);
 	}
 	pkt_build(p, &s);
-	if (p->len != FRAME_LEN) {
-		fprintf(stderr, "bench_rig: frame of %zu bytes, want %zu\n", p->len, FRAME_LEN);
+	if (p->len != BENCH_FRAME_LEN) {
+		fprintf(stderr, "bench_rig: frame of %zu bytes, want %zu\n", p->len,
+			BENCH_FRAME_LEN);
 		abort();
 	}
 }
@@ -499,12 +405,12 @@ static void build_frames(void)
 	char many[64];
 
 	snprintf(many, sizeof(many), "%s%x", BENCH_MANY_PREFIX, MANY_BASE);
-	build_udp(&f_udp4, mac_c0, LB_V4, "198.18.0.2", VIP4);
-	build_udp(&f_udp6, mac_c0, LB_V6, "2001:2::2", VIP6);
-	build_udp(&f_many6, mac_c0, LB_V6, many, VIP6);
-	build_udp(&f_ref4, mac_b1, LB_V4, "198.18.0.2", VIP4);
-	build_udp(&f_ref6, mac_b1, LB_V6, "2001:2::2", VIP6);
-	build_udp(&f_refmany6, mac_b1, LB_V6, many, VIP6);
+	build_udp(&f_udp4, mac_c0, LB_V4, "198.18.0.2", BENCH_VIP4);
+	build_udp(&f_udp6, mac_c0, LB_V6, "2001:2::2", BENCH_VIP6);
+	build_udp(&f_many6, mac_c0, LB_V6, many, BENCH_VIP6);
+	build_udp(&f_ref4, mac_b1, LB_V4, "198.18.0.2", BENCH_VIP4);
+	build_udp(&f_ref6, mac_b1, LB_V6, "2001:2::2", BENCH_VIP6);
+	build_udp(&f_refmany6, mac_b1, LB_V6, many, BENCH_VIP6);
 }
 
 /* The rig's switch namespace, to read where frames went; -1 (and a note) if unknown. */
@@ -527,14 +433,11 @@ static int open_sw_ns(void)
 
 static int setup(struct bench *b)
 {
-	struct dataplane_opts opts = { .insert_rate = BENCH_INSERT_RATE };
 	int err;
 
-	b->ifindex = if_nametoindex("lb0");
-	if (!b->ifindex) {
-		pr_err("no lb0 here: run me in the rig's LB namespace (scripts/bench.sh)");
-		return -ENODEV;
-	}
+	err = bench_open(&b->p, IPPROTO_UDP, VIP_PORT);
+	if (err)
+		return err;
 	if (if_nametoindex("lb1")) {
 		pr_err("a second LB port (lb1): this benchmark wants a one-port rig");
 		return -EINVAL;
@@ -546,26 +449,6 @@ static int setup(struct bench *b)
 		return err;
 	}
 	b->sw_ns = open_sw_ns();
-	err = dataplane_open(&b->dp, &opts);
-	if (err)
-		return err;
-	err = bench_farm_setup(b->dp, LB_V4, BENCH_FARM4, VIP4, IPPROTO_UDP, VIP_PORT);
-	if (!err)
-		err = bench_farm_setup(b->dp, LB_V6, BENCH_FARM6, VIP6, IPPROTO_UDP, VIP_PORT);
-	if (err)
-		return err;
-	b->base = baseline__open_and_load();
-	if (!b->base) {
-		err = -errno;
-		pr_err("loading the baseline: %s", strerror(-err));
-		return err;
-	}
-	b->wrap = bench_wrap__open_and_load();
-	if (!b->wrap) {
-		err = -errno;
-		pr_err("loading the wrapper: %s", strerror(-err));
-		return err;
-	}
 	return 0;
 }
 
@@ -584,7 +467,7 @@ static void report(const struct bench *b)
 	       "one CPU;\nwall clock, min and median of %d samples >= %.1f s each); "
 	       "ratio = median / median of its baseline;\nsoftirq = share of the CPU's busy "
 	       "time spent past lb0 (peer's XDP, bridge, receiving stack)\n\n",
-	       FRAME_LEN, BATCH, SAMPLES, MIN_SAMPLE_S);
+	       BENCH_FRAME_LEN, BATCH, SAMPLES, MIN_SAMPLE_S);
 	printf("%-30s %8s %8s %8s %7s  %s\n", "case", "min", "median", "softirq", "ratio",
 	       "target");
 	for (int i = 0; i < R_MAX; i++) {
@@ -595,11 +478,7 @@ static void report(const struct bench *b)
 			snprintf(ratio, sizeof(ratio), "-");
 		else
 			snprintf(ratio, sizeof(ratio), "%.2fx", r);
-		if (c->target > 0)
-			snprintf(target, sizeof(target), ">= %gx %s", c->target,
-				 r >= c->target ? "ok" : "MISSED");
-		else
-			snprintf(target, sizeof(target), "-");
+		bench_target(target, sizeof(target), c->target, false, r);
 		printf("%-30s %8.3f %8.3f %7.0f%% %7s  %s\n", c->label, b->t[i].min, b->t[i].med,
 		       b->t[i].busy ? 100.0 * b->t[i].soft / b->t[i].busy : 0.0, ratio, target);
 	}
@@ -639,12 +518,11 @@ static void report(const struct bench *b)
 static int prepare(struct bench *b, int i)
 {
 	const struct rcase *c = &cases[i];
-	int entry = entry_for(b, c, 0), err = 0;
+	int entry, err = 0;
 
-	if (entry < 0) {
-		pr_err("%s: setting up the wrapper: %s", c->label, strerror(-entry));
+	entry = bench_entry(&b->p, c->label, c->prog, c->frame, c->src_base, c->nsrc, 0);
+	if (entry < 0)
 		return entry;
-	}
 	if (c->many)
 		err = many_warmup(b, c, entry);
 	if (!err)
@@ -682,19 +560,15 @@ static int check_where(const struct bench *b, int i)
 int main(void)
 {
 	struct bench b = { .own_ns = -1, .sw_ns = -1 };
-	int cpu = 0, err;
+	int err;
 
 	log_route_libbpf();
 	build_frames();
-	err = bench_pin_cpu(&cpu);
-	b.cpu = cpu;
-	if (err) {
-		pr_err("pinning to one CPU: %s", strerror(-err));
+	if (bench_pin_cpu(&b.cpu))
 		return 1;
-	}
 	printf("bench_rig: pinned to CPU %d, UDP frames of %zu bytes to port %d of %s / %s, "
 	       "ingress lb0\n",
-	       cpu, FRAME_LEN, VIP_PORT, VIP4, VIP6);
+	       b.cpu, BENCH_FRAME_LEN, VIP_PORT, BENCH_VIP4, BENCH_VIP6);
 	err = setup(&b);
 	if (err)
 		goto out;
@@ -720,9 +594,7 @@ int main(void)
 	if (!err)
 		report(&b);
 out:
-	bench_wrap__destroy(b.wrap);
-	baseline__destroy(b.base);
-	dataplane_close(b.dp);
+	bench_close(&b.p);
 	if (b.sw_ns >= 0)
 		close(b.sw_ns);
 	if (b.own_ns >= 0)

@@ -22,18 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include "baseline.skel.h"
 #include "bench_common.h"
-#include "bench_wrap.skel.h"
 #include "dataplane.h"
 #include "log.h"
 #include "pkt.h"
 
-#define FRAME_LEN	sizeof(((struct bench_wrap__bss *)0)->frame)
 #define SAMPLES		5
 #define SAMPLE_NS	100000000ull	/* a sample runs at least this long */
 #define CALIB_NS	(SAMPLE_NS / 10)
@@ -45,17 +38,19 @@
 #define NEW_N		(1u << 17)
 #define MANY_BASE	0u		/* last word of BENCH_MANY_PREFIX */
 #define MANY_N		BENCH_MANY_N
-#define MANY_WARMUP	1100000u	/* every source once, then 10% more as hits */
 
-enum prog_kind { P_MACSWAP, P_WRAP_NOP, P_WRAP_MACSWAP, P_WRAP_LB };
-enum expect { E_TX, E_FORWARD, E_PASS };
+enum expect {
+	E_TX = BENCH_ACT(XDP_TX),
+	E_FORWARD = BENCH_ACT(XDP_TX) | BENCH_ACT(XDP_REDIRECT),
+	E_PASS = BENCH_ACT(XDP_PASS),
+};
 
 static struct pkt f_ack4, f_syn4, f_other4, f_ack6, f_many6;
 
 struct bcase {
 	const char *label;
 	const char *bench;		/* BENCH name, NULL: table only */
-	enum prog_kind prog;
+	enum bench_prog prog;
 	const struct pkt *frame;
 	uint32_t src_base, nsrc;	/* see bench_wrap.bpf.c */
 	enum expect expect;
@@ -97,144 +92,38 @@ struct timing {
 };
 
 struct bench {
-	struct dataplane *dp;
-	struct baseline *base;
-	struct bench_wrap *wrap;
-	int ifindex;
+	struct bench_progs p;
 	struct timing t[R_MAX];
 };
 
 /* --- test runs ---------------------------------------------------------------------------- */
 
-struct run {
-	uint32_t retval;
-	uint32_t duration;		/* ns per run, averaged by the kernel */
-	uint8_t out[PKT_MAX + 64];	/* room for an outer header */
-	uint32_t out_len;
-};
-
-static int test_run(const struct bench *b, int prog_fd, const struct pkt *f, uint32_t repeat,
-		    struct run *r, bool want_out)
-{
-	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = b->ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->data, .data_size_in = f->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
-
-	if (want_out) {
-		o.data_out = r->out;
-		o.data_size_out = sizeof(r->out);
-	}
-	if (bpf_prog_test_run_opts(prog_fd, &o))
-		return -errno;
-	r->retval = o.retval;
-	r->duration = o.duration;
-	r->out_len = o.data_size_out;
-	return 0;
-}
-
-static int prog_fd(const struct bench *b, enum prog_kind k)
-{
-	switch (k) {
-	case P_MACSWAP:
-		return bpf_program__fd(b->base->progs.limpet_macswap);
-	case P_WRAP_NOP:
-		return bpf_program__fd(b->wrap->progs.bench_nop);
-	case P_WRAP_MACSWAP:
-		return bpf_program__fd(b->base->progs.limpet_macswap);
-	case P_WRAP_LB:
-		return dataplane_prog_fd(b->dp);
-	}
-	return -1;
-}
-
-/* The program test runs start at: the wrapper, set up for case c with its source counter at
- * src_next, or macswap alone. */
-static int entry_for(struct bench *b, const struct bcase *c, uint32_t src_next)
-{
-	struct bench_wrap__bss *g = b->wrap->bss;
-	const uint8_t *f = c->frame->data;
-	size_t l3 = pkt_l3_offset(c->frame);
-	bool v6 = f[l3 - 2] == 0x86 && f[l3 - 1] == 0xdd;
-	uint32_t zero = 0;
-	int fd = prog_fd(b, c->prog);
-
-	if (c->prog == P_MACSWAP)
-		return fd;
-	if (bpf_map_update_elem(bpf_map__fd(b->wrap->maps.target), &zero, &fd, BPF_ANY))
-		return -errno;
-	memcpy(g->frame, f, FRAME_LEN);
-	/* the varying word: the IPv4 source, or the last word of the IPv6 source */
-	g->src_off = l3 + (v6 ? 8 + 12 : 12);
-	g->src_base = c->src_base;
-	g->nsrc = c->nsrc;
-	g->src_next = src_next;
-	return bpf_program__fd(b->wrap->progs.bench_wrap);
-}
-
-static bool action_ok(enum expect e, uint32_t act)
-{
-	if (e == E_FORWARD)
-		return act == XDP_TX || act == XDP_REDIRECT;
-	return act == (e == E_PASS ? XDP_PASS : XDP_TX);
-}
-
-static const char *action_name(uint32_t act)
-{
-	static const char *const names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					     "XDP_REDIRECT" };
-
-	return act < sizeof(names) / sizeof(names[0]) ? names[act] : "?";
-}
-
-/* Which verdict counters of the balancer moved since `before`: why a check failed. */
-static void explain(const struct bench *b, const struct lb_counter before[LB_R_MAX])
-{
-	struct lb_counter now[LB_R_MAX];
-
-	if (dataplane_verdicts(b->dp, now))
-		return;
-	for (int r = 0; r < LB_R_MAX; r++)
-		if (now[r].packets != before[r].packets)
-			pr_err("  balancer verdict %s: +%llu", dataplane_reason_name(r),
-			       (unsigned long long)(now[r].packets - before[r].packets));
-}
-
 /* One run of case c with its output: it must take the path it is named for. */
 static int verify(struct bench *b, const struct bcase *c, int entry)
 {
-	struct lb_counter before[LB_R_MAX] = { 0 };
 	char why[PKT_WHY_LEN];
-	struct run r;
+	struct bench_run r;
 	int err, k;
 
-	if (c->prog == P_WRAP_LB && dataplane_verdicts(b->dp, before))
-		return -EIO;
-	err = test_run(b, entry, c->frame, 1, &r, true);
-	if (err) {
-		pr_err("%s: test run: %s", c->label, strerror(-err));
+	err = bench_check_run(&b->p, c->label, entry, c->frame, c->prog == P_WRAP_LB, c->expect,
+			      &r);
+	if (err)
 		return err;
-	}
-	if (!action_ok(c->expect, r.retval)) {
-		pr_err("%s: expected %s, got %s: not benchmarking a broken path", c->label,
-		       c->expect == E_FORWARD ? "XDP_TX or XDP_REDIRECT" :
-		       c->expect == E_PASS ? "XDP_PASS" : "XDP_TX", action_name(r.retval));
-		if (c->prog == P_WRAP_LB)
-			explain(b, before);
-		return -EINVAL;
-	}
 	if (c->expect == E_FORWARD) {
 		k = r.out_len >= 6 ? bench_backend_of(r.out) : 0;
 		if (!k) {
 			pr_err("%s: forwarded frame is not addressed to a backend MAC", c->label);
 			return -EINVAL;
 		}
-		printf("  check %-28s %-12s to backend %d\n", c->label, action_name(r.retval), k);
+		printf("  check %-28s %-12s to backend %d\n", c->label,
+		       bench_action_name(r.retval), k);
 	} else if (c->expect == E_PASS) {
 		if (!pkt_check_same(c->frame, r.out, r.out_len, why)) {
 			pr_err("%s: passed frame changed: %s", c->label, why);
 			return -EINVAL;
 		}
-		printf("  check %-28s %-12s frame untouched\n", c->label, action_name(r.retval));
+		printf("  check %-28s %-12s frame untouched\n", c->label,
+		       bench_action_name(r.retval));
 	}
 	return 0;
 }
@@ -243,12 +132,12 @@ static int verify(struct bench *b, const struct bcase *c, int entry)
 static int calibrate(struct bench *b, const struct bcase *c, int entry, struct timing *t)
 {
 	uint64_t repeat = 1000;
-	struct run r;
+	struct bench_run r;
 	int err;
 
 	/* grow until one run is long enough to estimate the per-packet time */
 	for (;;) {
-		err = test_run(b, entry, c->frame, repeat, &r, false);
+		err = bench_test_run(&b->p, entry, c->frame, repeat, 0, &r, false);
 		if (err) {
 			pr_err("%s: test run: %s", c->label, strerror(-err));
 			return err;
@@ -260,31 +149,31 @@ static int calibrate(struct bench *b, const struct bcase *c, int entry, struct t
 	/* a quarter over the goal, so a noisy calibration does not leave a sample short */
 	repeat = SAMPLE_NS * 5 / 4 / (r.duration ? r.duration : 1);
 	t->repeat = repeat > UINT32_MAX ? UINT32_MAX : repeat;
-	t->src_next = b->wrap->bss->src_next;
+	t->src_next = b->p.wrap->bss->src_next;
 	return 0;
 }
 
 /* Sample i of case c: one timed test run, the kernel's duration per run. */
 static int sample(struct bench *b, const struct bcase *c, int i, struct timing *t)
 {
-	int entry = entry_for(b, c, t->src_next), err;
-	struct run r;
+	struct bench_run r;
+	int entry, err;
 
-	if (entry < 0) {
-		pr_err("%s: setting up the wrapper: %s", c->label, strerror(-entry));
+	entry = bench_entry(&b->p, c->label, c->prog, c->frame, c->src_base, c->nsrc,
+			    t->src_next);
+	if (entry < 0)
 		return entry;
-	}
-	err = test_run(b, entry, c->frame, t->repeat, &r, false);
+	err = bench_test_run(&b->p, entry, c->frame, t->repeat, 0, &r, false);
 	if (err) {
 		pr_err("%s: test run: %s", c->label, strerror(-err));
 		return err;
 	}
-	if (!action_ok(c->expect, r.retval)) {
-		pr_err("%s: sample %d ended with %s", c->label, i, action_name(r.retval));
+	if (!bench_action_in(c->expect, r.retval)) {
+		pr_err("%s: sample %d ended with %s", c->label, i, bench_action_name(r.retval));
 		return -EINVAL;
 	}
 	t->d[i] = r.duration;
-	t->src_next = b->wrap->bss->src_next;
+	t->src_next = b->p.wrap->bss->src_next;
 	return 0;
 }
 
@@ -299,24 +188,23 @@ static void summarize(struct timing *t)
  * insert budget is per CPU). The wrapper's counter goes on cycling through them after. */
 static int many_warmup(struct bench *b, const struct bcase *c, int entry)
 {
-	uint32_t over = bench_many_overflow(BENCH_FARM6, MANY_BASE, MANY_N, LB_STICKY_BUCKETS);
-	struct run r;
+	struct bench_run r;
 	int err;
 
-	err = test_run(b, entry, c->frame, MANY_WARMUP, &r, false);
+	err = bench_test_run(&b->p, entry, c->frame, BENCH_MANY_WARMUP, 0, &r, false);
 	if (err) {
 		pr_err("%s: warm-up: %s", c->label, strerror(-err));
 		return err;
 	}
-	if (!action_ok(c->expect, r.retval)) {
-		pr_err("%s: warm-up ended with %s", c->label, action_name(r.retval));
+	if (!bench_action_in(c->expect, r.retval)) {
+		pr_err("%s: warm-up ended with %s", c->label, bench_action_name(r.retval));
 		return -EINVAL;
 	}
 	printf("  warm-up: %u ACKs over %u sources %s%x+ (sticky insert budget raised to "
-	       "%u/s per CPU, default %u, so that all are recorded);\n"
-	       "           %u sources (%.2f%%) find their bucket full and stay on Maglev\n",
-	       MANY_WARMUP, MANY_N, BENCH_MANY_PREFIX, MANY_BASE, BENCH_INSERT_RATE,
-	       LB_STICKY_INSERTS_PER_SEC, over, 100.0 * over / MANY_N);
+	       "%u/s per CPU, default %u, so that all are recorded);\n",
+	       BENCH_MANY_WARMUP, MANY_N, BENCH_MANY_PREFIX, MANY_BASE, BENCH_INSERT_RATE,
+	       LB_STICKY_INSERTS_PER_SEC);
+	bench_many_note(MANY_BASE);
 	return 0;
 }
 
@@ -325,12 +213,13 @@ static int many_warmup(struct bench *b, const struct bcase *c, int entry)
 static void frame_pad(struct pkt *p)
 {
 	/* the balancer accepts L2 padding past the IP total length */
-	if (p->len > FRAME_LEN) {
-		fprintf(stderr, "bench_xdp: frame of %zu bytes exceeds %zu\n", p->len, FRAME_LEN);
+	if (p->len > BENCH_FRAME_LEN) {
+		fprintf(stderr, "bench_xdp: frame of %zu bytes exceeds %zu\n", p->len,
+			BENCH_FRAME_LEN);
 		abort();
 	}
-	memset(p->data + p->len, 0, FRAME_LEN - p->len);
-	p->len = FRAME_LEN;
+	memset(p->data + p->len, 0, BENCH_FRAME_LEN - p->len);
+	p->len = BENCH_FRAME_LEN;
 }
 
 static void build_frames(void)
@@ -339,7 +228,7 @@ static void build_frames(void)
 			      .dport = 80, .tcp_flags = 0x10 };
 
 	pkt_addr4(s.src, "198.18.0.2");
-	pkt_addr4(s.dst, "198.18.100.1");
+	pkt_addr4(s.dst, BENCH_VIP4);
 	pkt_build(&f_ack4, &s);
 	s.tcp_flags = 0x02;
 	pkt_build(&f_syn4, &s);
@@ -351,7 +240,7 @@ static void build_frames(void)
 	s = (struct pkt_spec){ .family = LB_V6, .proto = IPPROTO_TCP, .sport = 40000,
 			       .dport = 80, .tcp_flags = 0x10 };
 	pkt_addr6(s.src, "2001:2::2");
-	pkt_addr6(s.dst, "2001:2:0:100::1");
+	pkt_addr6(s.dst, BENCH_VIP6);
 	pkt_build(&f_ack6, &s);
 	pkt_addr6(s.src, BENCH_MANY_PREFIX);
 	pkt_build(&f_many6, &s);
@@ -365,43 +254,19 @@ static void build_frames(void)
 
 static int setup(struct bench *b)
 {
-	struct dataplane_opts opts = { .insert_rate = BENCH_INSERT_RATE };
 	int lb1, err;
 
-	b->ifindex = if_nametoindex("lb0");
-	if (!b->ifindex) {
-		pr_err("no lb0 here: run me in the rig's LB namespace (scripts/bench.sh)");
-		return -ENODEV;
-	}
-	err = dataplane_open(&b->dp, &opts);
-	if (err)
-		return err;
-	err = bench_farm_setup(b->dp, LB_V4, BENCH_FARM4, "198.18.100.1", IPPROTO_TCP, 80);
-	if (!err)
-		err = bench_farm_setup(b->dp, LB_V6, BENCH_FARM6, "2001:2:0:100::1", IPPROTO_TCP,
-				       80);
+	err = bench_open(&b->p, IPPROTO_TCP, 80);
 	if (err)
 		return err;
 	/* backend 3 is routed through lb1 in a two-port rig: a devmap redirect */
 	lb1 = if_nametoindex("lb1");
 	if (lb1) {
-		err = dataplane_port_add(b->dp, lb1);
+		err = dataplane_port_add(b->p.dp, lb1);
 		if (err) {
 			pr_err("port lb1: %s", strerror(-err));
 			return err;
 		}
-	}
-	b->base = baseline__open_and_load();
-	if (!b->base) {
-		err = -errno;
-		pr_err("loading the baseline: %s", strerror(-err));
-		return err;
-	}
-	b->wrap = bench_wrap__open_and_load();
-	if (!b->wrap) {
-		err = -errno;
-		pr_err("loading the wrapper: %s", strerror(-err));
-		return err;
 	}
 	return 0;
 }
@@ -432,11 +297,7 @@ static void report(const struct bench *b)
 			snprintf(net, sizeof(net), "-");
 		else
 			snprintf(net, sizeof(net), "%.0f", n);
-		if (c->target > 0)
-			snprintf(target, sizeof(target), "<= %gx %s", c->target,
-				 n / base <= c->target ? "ok" : "MISSED");
-		else
-			snprintf(target, sizeof(target), "-");
+		bench_target(target, sizeof(target), c->target, true, n / base);
 		printf("%-28s %8.0f %8.0f %8s %7.2fx  %s\n", c->label, b->t[i].min, b->t[i].med,
 		       net, n / base, target);
 	}
@@ -462,22 +323,19 @@ int main(void)
 	log_route_libbpf();
 	build_frames();
 	err = bench_pin_cpu(&cpu);
-	if (err) {
-		pr_err("pinning to one CPU: %s", strerror(-err));
+	if (err)
 		return 1;
-	}
 	err = setup(&b);
 	if (err)
 		goto out;
 	printf("bench_xdp: pinned to CPU %d, frames of %zu bytes, ingress lb0 (ifindex %d)\n",
-	       cpu, FRAME_LEN, b.ifindex);
+	       cpu, BENCH_FRAME_LEN, b.p.ifindex);
 	for (int i = 0; i < R_MAX && !err; i++) {
 		const struct bcase *c = &cases[i];
 
-		entry = entry_for(&b, c, 0);
+		entry = bench_entry(&b.p, c->label, c->prog, c->frame, c->src_base, c->nsrc, 0);
 		if (entry < 0) {
 			err = entry;
-			pr_err("%s: setting up the wrapper: %s", c->label, strerror(-err));
 			break;
 		}
 		if (c->many)
@@ -498,8 +356,6 @@ int main(void)
 	if (!err)
 		report(&b);
 out:
-	bench_wrap__destroy(b.wrap);
-	baseline__destroy(b.base);
-	dataplane_close(b.dp);
+	bench_close(&b.p);
 	return err ? 1 : 0;
 }
