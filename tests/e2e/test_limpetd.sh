@@ -233,6 +233,17 @@ t_stopped_clean() {
 	[ -z "$why" ]
 }
 
+# generic (skb) XDP: the same forwarding through the kernel's generic hook
+t_generic() {
+	limpetd_start "$cfg.ok" --xdp-mode generic || { why="limpetd did not start"; return 1; }
+	in_lb ip link show lb0 | grep -q xdpgeneric || why="lb0 has no generic XDP program. "
+	grep -q "attached to lb0 (generic XDP)" "$LIMPETD_LOG" || why+="no attach line. "
+	run_clients "$work/g.txt" http 198.18.100.2 1 32 3
+	sticky "$work/g.txt" || why+="sources not sticky. "
+	limpetd_stop || why+="limpetd exited with $?"
+	[ -z "$why" ]
+}
+
 # bad_config NAME JSON-or-FILE EXPECTED [ARGS]: limpetd exits 2 naming the problem, attaches
 # nothing
 bad_config() {
@@ -315,5 +326,6 @@ tap "an invalid config on SIGHUP is rejected, the running one stays" t_bad_hup
 tap "every client packet was forwarded by XDP, none passed for a FIB miss" t_no_fib_miss
 tap "a second limpetd for the same service refuses to start" t_second_instance
 tap "SIGTERM detaches, unpins and removes what limpetd added" t_stopped_clean
+tap "--xdp-mode generic: attached in skb mode, sources stay sticky (ipip)" t_generic
 echo "1..$n"
 [ "$failed" -eq 0 ]
