@@ -32,8 +32,11 @@ SKELS    := $(patsubst %,$(BUILD)/skel/%.skel.h,$(BPF_PROGS))
 
 # user-space modules shared by the programs and tests
 DP_SRCS  := user/dataplane.c user/maglev.c user/log.c
+# the config model: shared core, JSON -> model, semantic checks, model -> JSON
+CONFIG_SRCS := user/config.c user/config_parse.c user/config_check.c user/config_json.c
+CONFIG_SAN  := $(patsubst user/%.c,$(BUILD)/san/%.o,$(CONFIG_SRCS))
 # the daemon's modules on top of the dataplane
-D_SRCS   := user/config.c user/apply.c user/attach.c user/neigh.c
+D_SRCS   := $(CONFIG_SRCS) user/apply.c user/attach.c user/neigh.c
 D_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(D_SRCS))
 D_SAN    := $(patsubst user/%.c,$(BUILD)/san/%.o,$(D_SRCS))
 DP_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(DP_SRCS))
@@ -112,15 +115,15 @@ $(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -lcmocka -o $@
 
-$(BUILD)/test_config: tests/unit/test_config.c $(BUILD)/san/config.o $(BUILD)/san/maglev.o
+$(BUILD)/test_config: tests/unit/test_config.c $(CONFIG_SAN) $(BUILD)/san/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
 
 # runs as root in the rig's LB namespace: loads the balancer (not attached)
 $(BUILD)/test_apply: tests/unit/test_apply.c tests/bpf/pkt.h $(BUILD)/san/apply.o \
-		     $(BUILD)/san/config.o $(DP_SAN) $(PKT_SAN)
+		     $(CONFIG_SAN) $(DP_SAN) $(PKT_SAN)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(BUILD)/san/apply.o $(BUILD)/san/config.o \
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(BUILD)/san/apply.o $(CONFIG_SAN) \
 		$(DP_SAN) $(PKT_SAN) $(LDLIBS) -ljansson -lcmocka -o $@
 
 $(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN)
