@@ -218,13 +218,13 @@ static __always_inline int forward(struct xdp_md *ctx, const struct lb_farm *f,
 		return lb_exit(LB_R_UNSUPPORTED, XDP_PASS, len);
 	if (ipip) {
 		rc = s->family == LB_V4 ? encap4(ctx, s, pi, nh) : encap6(ctx, s, pi, nh);
-		if (rc)
-			return lb_exit(LB_R_PARSE, XDP_DROP, len);	/* frame changed: cannot pass */
+		if (rc)	/* the head may have moved already: the frame cannot be passed */
+			return lb_exit(LB_R_ENCAP, XDP_DROP, len);
 	}
 	eth = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if ((void *)(eth + 1) > end)
-		return lb_exit(LB_R_PARSE, XDP_DROP, len);
+		return lb_exit(LB_R_ENCAP, XDP_DROP, len);
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	if (ipip && pi->l3_off == ETH_HLEN) {
@@ -234,7 +234,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct lb_farm *f,
 		__be16 *inner = (void *)(eth + 1) + 2;
 
 		if ((void *)(inner + 1) > end)
-			return lb_exit(LB_R_PARSE, XDP_DROP, len);
+			return lb_exit(LB_R_ENCAP, XDP_DROP, len);
 		*inner = s->family == LB_V4 ? bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6);
 	}
 	count(&stats_server, s->stat, len);

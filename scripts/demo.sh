@@ -83,10 +83,7 @@ clients http 198.18.100.1 "$(client_base4 1)" 64 1 >"$work/a3"
 echo "   known clients that moved: $(moved "$work/a2" "$work/a3" | wc -l) of 64"
 
 say "counters (bpftool map dump pinned /sys/fs/bpf/limpet/demo/verdicts, summed over CPUs)"
-in_lb bpftool -j map dump pinned /sys/fs/bpf/limpet/demo/verdicts | tr '{}' '\n\n' |
-	awk -F'[:,]' '/"key"/ { k = $2 } /"packets"/ { n[k] += $2 } END {
-		split("tx redirect pass_not_vip pass_parse_error pass_unsupported pass_fragment pass_l7 pass_fib_miss drop_acl drop_no_server drop_too_big", name, " ")
-		for (i = 0; i < 11; i++) if (n[i]) printf "   %-18s %d\n", name[i + 1], n[i] }'
+verdicts demo | awk '$2 { printf "   %-18s %d\n", $1, $2 }'
 
 say "stopping limpetd"
 limpetd_stop

@@ -59,6 +59,17 @@ clients() {
 	in_client "$LIMPET_ROOT/build/rigclient" "$1" "$2" 80 "$3" "$4" "$5"
 }
 
+# verdicts SERVICE: "reason packets" for every verdict reason of the service's balancer,
+# summed over CPUs (names and order of enum lb_reason, as dataplane_reason_name prints them)
+verdicts() {
+	in_lb bpftool -j map dump pinned "/sys/fs/bpf/limpet/$1/verdicts" | tr '{}' '\n\n' |
+		awk -F'[:,]' '/"key"/ { k = $2 + 0 } /"packets"/ { n[k] += $2 }
+		END { split("tx redirect pass_not_vip pass_parse_error pass_unsupported " \
+			    "pass_fragment pass_l7 pass_fib_miss drop_acl drop_no_server " \
+			    "drop_too_big drop_encap", name, " ")
+		      for (i = 1; i <= 12; i++) print name[i], n[i - 1] + 0 }'
+}
+
 # client_base4 N / client_base6 N: the rig's N-th client source address (1-based)
 client_base4() { echo "198.18.$((64 + $1 / 256)).$(($1 % 256))"; }
 client_base6() { printf '2001:2::40:%x\n' "$1"; }

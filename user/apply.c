@@ -21,6 +21,8 @@ struct slots {
 
 struct applier {
 	struct slots slots;		/* of the applied config: changed only by a successful apply */
+	struct slots next;		/* scratch of apply_once: the slots being applied */
+	struct slot_owner want[LB_FRONTENDS_MAX];	/* scratch: owners wanted by the config */
 	const struct config *applied;	/* borrowed: the caller keeps it alive until next apply */
 };
 
@@ -257,8 +259,8 @@ static bool same_owner(const struct slot_owner *a, const struct slot_owner *b)
 static int apply_once(struct applier *ap, struct dataplane *dp, const struct config *cfg,
 		      struct apply_counts *c)
 {
-	static struct slot_owner want[LB_FRONTENDS_MAX];
-	static struct slots next;
+	struct slot_owner *want = ap->want;
+	struct slots *next = &ap->next;
 	const struct slot_owner *cur = ap->slots.farm;
 	struct compiled comp = { 0 };
 	size_t n;
@@ -266,32 +268,32 @@ static int apply_once(struct applier *ap, struct dataplane *dp, const struct con
 
 	memset(c, 0, sizeof(*c));
 	err = owners_of(cfg, true, want, LB_FARMS_MAX, &n);
-	err = err ?: slots_assign(cur, next.farm, LB_FARMS_MAX, want, n);
+	err = err ?: slots_assign(cur, next->farm, LB_FARMS_MAX, want, n);
 	err = err ?: owners_of(cfg, false, want, LB_FRONTENDS_MAX, &n);
-	err = err ?: slots_assign(ap->slots.frontend, next.frontend, LB_FRONTENDS_MAX, want, n);
+	err = err ?: slots_assign(ap->slots.frontend, next->frontend, LB_FRONTENDS_MAX, want, n);
 	if (err)
 		return err;
 	/* a farm taking over a slot (none other was free) starts from an empty one, not from
 	 * the servers and counters of the farm that had it */
 	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
-		if (cur[s].used && next.farm[s].used && !same_owner(&cur[s], &next.farm[s]))
+		if (cur[s].used && next->farm[s].used && !same_owner(&cur[s], &next->farm[s]))
 			err = farm_del(dp, s);
 	for (size_t li = 0; li < 2 && !err; li++) {
 		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
 
 		for (size_t i = 0; i < lc->nfarms && !err; i++)
-			err = farm_push(&next, dp, cfg, xdp_layers[li], &lc->farms[i], c);
+			err = farm_push(next, dp, cfg, xdp_layers[li], &lc->farms[i], c);
 		c->farms += lc->nfarms;
 		c->frontends += lc->nfrontends;
 	}
-	err = err ?: compile_frontends(&next, cfg, &comp);
+	err = err ?: compile_frontends(next, cfg, &comp);
 	/* prefixes before the VIPs that need them, stale ones after the VIPs let go */
 	for (size_t i = 0; i < comp.nacls && !err; i++)
 		err = dataplane_acl_add(dp, &comp.acls[i]);
 	err = err ?: dataplane_vips_sync(dp, comp.vips, comp.nvips);
 	err = err ?: dataplane_acl_sync(dp, comp.acls, comp.nacls);
 	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
-		if (cur[s].used && !next.farm[s].used)
+		if (cur[s].used && !next->farm[s].used)
 			err = farm_del(dp, s);
 	for (size_t i = 0; i < comp.nvips; i++)
 		c->vip_keys += comp.vips[i].port_hi - comp.vips[i].port_lo + 1;
@@ -299,11 +301,11 @@ static int apply_once(struct applier *ap, struct dataplane *dp, const struct con
 	free(comp.vips);
 	free(comp.acls);
 	if (!err) {
-		ap->slots = next;
+		ap->slots = *next;
 		return 0;
 	}
 	for (int s = 0; s < LB_FARMS_MAX; s++)
-		if (next.farm[s].used && !cur[s].used)
+		if (next->farm[s].used && !cur[s].used)
 			farm_del(dp, s);
 	return err;
 }

@@ -44,6 +44,7 @@ static const char *const reason_names[LB_R_MAX] = {
 	[LB_R_ACL] = "drop_acl",
 	[LB_R_NO_SERVER] = "drop_no_server",
 	[LB_R_TOO_BIG] = "drop_too_big",
+	[LB_R_ENCAP] = "drop_encap",
 };
 
 const char *dataplane_reason_name(enum lb_reason r)

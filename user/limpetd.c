@@ -462,7 +462,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &d.opt))
 		return EXIT_USAGE;
 	log_set_level(d.opt.log_level);
-	log_route_libbpf();
+	log_route_libs();
 	if (d.opt.check_only)
 		return check_config(d.opt.config);
 	if (resolve_ifaces(&d))

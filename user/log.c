@@ -83,7 +83,7 @@ static int libxdp_print(enum libxdp_print_level lvl, const char *fmt, va_list ap
 	return lib_print(lvl == LIBXDP_WARN, fmt, ap);
 }
 
-void log_route_libbpf(void)
+void log_route_libs(void)
 {
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);

@@ -14,7 +14,7 @@ int log_level_parse(const char *s);
 void log_use_syslog(const char *ident);
 /* Route libbpf's and libxdp's messages into ours: warnings always, the rest at debug level;
  * while muted (around calls whose failures we report ourselves), warnings too. */
-void log_route_libbpf(void);
+void log_route_libs(void);
 void log_mute_libs(bool mute);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

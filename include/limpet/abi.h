@@ -174,6 +174,7 @@ enum lb_reason {
 	LB_R_ACL,		/* dropped: source not in allowedSource */
 	LB_R_NO_SERVER,		/* dropped: farm missing or without an eligible server */
 	LB_R_TOO_BIG,		/* dropped: encapsulated packet exceeds the egress MTU */
+	LB_R_ENCAP,		/* dropped: no headroom to encapsulate (frame already changed) */
 	LB_R_MAX
 };
 

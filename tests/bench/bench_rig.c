@@ -562,7 +562,7 @@ int main(void)
 	struct bench b = { .own_ns = -1, .sw_ns = -1 };
 	int err;
 
-	log_route_libbpf();
+	log_route_libs();
 	build_frames();
 	if (bench_pin_cpu(&b.cpu))
 		return 1;

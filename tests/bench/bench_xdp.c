@@ -320,7 +320,7 @@ int main(void)
 	struct bench b = { 0 };
 	int cpu = 0, entry, err;
 
-	log_route_libbpf();
+	log_route_libs();
 	build_frames();
 	err = bench_pin_cpu(&cpu);
 	if (err)

@@ -751,7 +751,7 @@ int main(void)
 	struct pkt_spec truncv = V4(.dst[3] = V_VLAN, .vlan = 9, .payload_len = 4);
 	struct pkt_spec truncf = V6(.dst[3] = V_SRC_DSR, .more_frags = true, .payload_len = 4);
 
-	log_route_libbpf();
+	log_route_libs();
 	if (setup())
 		return 1;
 	test_cases();
