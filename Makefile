@@ -30,18 +30,28 @@ BPF_HDRS := $(wildcard bpf/*.h) $(ABI)
 BPF_PROGS := balancer decap baseline bench_wrap pass
 SKELS    := $(patsubst %,$(BUILD)/skel/%.skel.h,$(BPF_PROGS))
 
-# user-space modules shared by the programs and tests
-DP_SRCS  := user/dataplane.c user/maglev.c user/log.c
-# the config model: shared core, JSON -> model, semantic checks, model -> JSON
-CONFIG_SRCS := user/config.c user/config_parse.c user/config_check.c user/config_json.c
-CONFIG_SAN  := $(patsubst user/%.c,$(BUILD)/san/%.o,$(CONFIG_SRCS))
-# the daemon's modules on top of the dataplane
-D_SRCS   := $(CONFIG_SRCS) user/apply.c user/attach.c user/neigh.c
-D_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(D_SRCS))
-D_SAN    := $(patsubst user/%.c,$(BUILD)/san/%.o,$(D_SRCS))
-DP_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(DP_SRCS))
-DP_SAN   := $(patsubst user/%.c,$(BUILD)/san/%.o,$(DP_SRCS))
-PKT_SAN  := $(BUILD)/san/pkt.o
+# user space: one folder per subsystem (DESIGN.md section 2); a folder's *.c are its module,
+# but for the programs' main files
+MAINS      := user/daemon/limpetd.c user/ctl/limpetctl.c
+mod         = $(filter-out $(MAINS),$(wildcard user/$(1)/*.c))
+obj         = $(patsubst user/%.c,$(BUILD)/obj/%.o,$(1))
+san         = $(patsubst user/%.c,$(BUILD)/san/%.o,$(1))
+USER_HDRS  := $(wildcard user/*/*.h)
+
+# the dataplane and what it stands on
+DP_SRCS     := $(call mod,dataplane) $(call mod,maglev) $(call mod,common)
+CONFIG_SRCS := $(call mod,config)
+# compiling the config model into dataplane state
+APPLY_SRCS  := $(call mod,apply)
+# the daemon: its own modules, the API and the dataplane, compiled from the config model
+D_SRCS      := $(call mod,daemon) $(call mod,api) $(APPLY_SRCS) $(CONFIG_SRCS)
+D_OBJS      := $(call obj,$(D_SRCS))
+D_SAN       := $(call san,$(D_SRCS))
+DP_OBJS     := $(call obj,$(DP_SRCS))
+DP_SAN      := $(call san,$(DP_SRCS))
+CONFIG_SAN  := $(call san,$(CONFIG_SRCS))
+PKT_SAN     := $(BUILD)/san/pkt.o
+D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd
 
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpet-backend $(BUILD)/namesrv $(BUILD)/rigclient
 TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_apply $(BUILD)/test_xdp \
@@ -66,12 +76,12 @@ $(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(BUILD)/skel/balancer.skel.h
+$(BUILD)/obj/%.o: user/%.c $(USER_HDRS) $(ABI) $(BUILD)/skel/balancer.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: user/%.c $(wildcard user/*.h) $(ABI) $(BUILD)/skel/balancer.skel.h
+$(BUILD)/san/%.o: user/%.c $(USER_HDRS) $(ABI) $(BUILD)/skel/balancer.skel.h
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
@@ -86,16 +96,16 @@ $(BUILD)/obj/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
 
-$(BUILD)/limpetd: user/limpetd.c $(D_OBJS) $(DP_OBJS)
+$(BUILD)/limpetd: user/daemon/limpetd.c $(D_OBJS) $(DP_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -ljansson -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(D_LIBS) -o $@
 
 # the daemon as the end-to-end tests run it: with ASan/UBSan
-$(BUILD)/limpetd-san: user/limpetd.c $(D_SAN) $(DP_SAN)
+$(BUILD)/limpetd-san: user/daemon/limpetd.c $(D_SAN) $(DP_SAN)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -ljansson -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(D_LIBS) -o $@
 
-$(BUILD)/limpet-backend: user/limpet-backend
+$(BUILD)/limpet-backend: user/backend/limpet-backend
 	$(call msg,COPY,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)install -m 0755 $< $@
@@ -111,20 +121,21 @@ $(BUILD)/rigclient: tools/rigclient.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
-$(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev.o
+$(BUILD)/test_maglev: tests/unit/test_maglev.c $(BUILD)/san/maglev/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -lcmocka -o $@
 
-$(BUILD)/test_config: tests/unit/test_config.c $(CONFIG_SAN) $(BUILD)/san/maglev.o
+$(BUILD)/test_config: tests/unit/test_config.c $(CONFIG_SAN) $(BUILD)/san/maglev/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
 
 # runs as root in the rig's LB namespace: loads the balancer (not attached)
-$(BUILD)/test_apply: tests/unit/test_apply.c tests/bpf/pkt.h $(BUILD)/san/apply.o \
-		     $(CONFIG_SAN) $(DP_SAN) $(PKT_SAN)
+$(BUILD)/test_apply: tests/unit/test_apply.c tests/bpf/pkt.h $(call san,$(APPLY_SRCS)) $(CONFIG_SAN) \
+		     $(DP_SAN) $(PKT_SAN)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(BUILD)/san/apply.o $(CONFIG_SAN) \
-		$(DP_SAN) $(PKT_SAN) $(LDLIBS) -ljansson -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(call san,$(APPLY_SRCS)) $(CONFIG_SAN) $(DP_SAN) \
+		$(PKT_SAN) $(LDLIBS) \
+		-ljansson -lcmocka -o $@
 
 $(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN)
 	$(call msg,LINK,$@)

@@ -21,7 +21,7 @@
 # --serve: every backend runs build/namesrv --name bK --port 80 --udp-port 80 (HTTP and UDP
 #   answering "bK"), started once the backends exist, pid in /run/limpet-rig/P.pids, log in
 #   /run/limpet-rig/P-bK.namesrv.log; `down` stops it.
-# --backend-mode dsr|ipip: every backend runs `user/limpet-backend setup --mode M --iface eth0`
+# --backend-mode dsr|ipip: every backend runs `user/backend/limpet-backend setup --mode M --iface eth0`
 #   with the first N VIPs of each family (--vips N, default 4): 198.18.100.1..N and
 #   2001:2:0:100::1..N (the same digits in both families, as for the backends' addresses).
 # Every veth has TX checksum offload off: with it on, native XDP sees partial checksums and
@@ -175,7 +175,7 @@ vip_list() {
 # setup_backend K: VIPs on lo, sysctls and (ipip) the decap program, by limpet-backend itself
 setup_backend() {
 	local out
-	out=$(nsx "b$1" "$root/user/limpet-backend" setup --vip "$(vip_list)" \
+	out=$(nsx "b$1" "$root/user/backend/limpet-backend" setup --vip "$(vip_list)" \
 		--mode "$backend_mode" --iface eth0 2>&1) ||
 		die "limpet-backend setup in b$1 failed:"$'\n'"$out"
 }

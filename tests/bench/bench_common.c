@@ -13,7 +13,7 @@
 
 #include "bench_common.h"
 #include "limpet/hash.h"
-#include "log.h"
+#include "common/log.h"
 
 int bench_farm_setup(struct dataplane *dp, uint8_t family, uint32_t farm, const char *vip,
 		     uint8_t proto, uint16_t port)

@@ -13,7 +13,7 @@
 
 #include "baseline.skel.h"
 #include "bench_wrap.skel.h"
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 #include "pkt.h"
 
 #define BENCH_SEED		0x6c696d706574ull

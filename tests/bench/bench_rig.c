@@ -41,8 +41,8 @@
 #include <linux/if_link.h>
 
 #include "bench_common.h"
-#include "dataplane.h"
-#include "log.h"
+#include "dataplane/dataplane.h"
+#include "common/log.h"
 #include "pkt.h"
 
 #define SAMPLES		5

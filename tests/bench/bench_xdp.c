@@ -23,8 +23,8 @@
 #include <string.h>
 
 #include "bench_common.h"
-#include "dataplane.h"
-#include "log.h"
+#include "dataplane/dataplane.h"
+#include "common/log.h"
 #include "pkt.h"
 
 #define SAMPLES		5

@@ -15,8 +15,8 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
-#include "dataplane.h"
-#include "log.h"
+#include "dataplane/dataplane.h"
+#include "common/log.h"
 #include "pkt.h"
 #include "tap.h"
 

@@ -61,7 +61,7 @@ t() {
 
 b1() { scripts/rig.sh exec b1 "$@"; }
 client() { scripts/rig.sh exec client "$@"; }
-lb_backend() { b1 user/limpet-backend "$@"; }
+lb_backend() { b1 user/backend/limpet-backend "$@"; }
 
 V4=198.18.100.1
 V6=2001:2:0:100::1

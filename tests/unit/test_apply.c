@@ -30,10 +30,10 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
-#include "apply.h"
-#include "config.h"
-#include "dataplane.h"
-#include "log.h"
+#include "apply/apply.h"
+#include "config/config.h"
+#include "dataplane/dataplane.h"
+#include "common/log.h"
 #include "pkt.h"
 
 #define CFG_MAX		8

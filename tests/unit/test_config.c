@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "limpet/abi.h"
-#include "config.h"
+#include "config/config.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define WANT_MAX	6

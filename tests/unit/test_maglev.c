@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "maglev.h"
+#include "maglev/maglev.h"
 
 #define SEED		0x6c696d706574ULL	/* any fixed value: no test depends on it */
 #define SIZE		65537			/* the dataplane's table (LB_RING_DEFAULT) */

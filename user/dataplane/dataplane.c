@@ -11,10 +11,10 @@
 #include <bpf/libbpf.h>
 
 #include "balancer.skel.h"
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 #include "limpet/hash.h"
-#include "log.h"
-#include "maglev.h"
+#include "common/log.h"
+#include "maglev/maglev.h"
 
 /* What user space remembers of a farm: which server id holds which slot. */
 struct farm_book {

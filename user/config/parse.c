@@ -4,7 +4,7 @@
  * checking its object's shape: unknown fields (with a suggestion for a typo), types, ranges,
  * required fields, the hosted-product fields and values limpet refuses, and the syntax of
  * values (names, addresses, prefixes, port sets). What concerns more than one object (farm
- * references, ports against forwarding, duplicates, limits) is config_check.c's.
+ * references, ports against forwarding, duplicates, limits) is check.c's.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -15,7 +15,7 @@
 
 #include "limpet/abi.h"
 #include "limpet/hash.h"
-#include "config-int.h"
+#include "config/config-int.h"
 
 #define CFG_ZONE_DEFAULT	"local"
 #define PROBE_INTERVAL_DEFAULT	30

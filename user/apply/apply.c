@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply.h"
-#include "log.h"
+#include "apply/apply.h"
+#include "common/log.h"
 
 /* Which (layer, id) holds a dataplane slot. */
 struct slot_owner {

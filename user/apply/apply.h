@@ -10,8 +10,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "dataplane.h"
+#include "config/config.h"
+#include "dataplane/dataplane.h"
 
 struct applier;
 

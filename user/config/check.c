@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "limpet/abi.h"
-#include "config-int.h"
-#include "maglev.h"
+#include "config/config-int.h"
+#include "maglev/maglev.h"
 
 #define NO_HTTP			"the http layer (L7 proxy) is not available in this version"
 /* Pairwise checks (duplicate ids, overlapping VIPs) are quadratic: beyond the abi.h limits the

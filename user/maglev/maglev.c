@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 #include "limpet/hash.h"
-#include "maglev.h"
+#include "maglev/maglev.h"
 
 /* Two nothing-up-my-sleeve constants (SHA-512 IVs) so offset and skip hash independently. */
 #define MAGLEV_OFFSET_KEY	0x6a09e667f3bcc908ULL

@@ -23,12 +23,12 @@
 
 #include <linux/magic.h>
 
-#include "apply.h"
-#include "attach.h"
-#include "config.h"
-#include "dataplane.h"
-#include "log.h"
-#include "neigh.h"
+#include "apply/apply.h"
+#include "daemon/attach.h"
+#include "config/config.h"
+#include "dataplane/dataplane.h"
+#include "common/log.h"
+#include "daemon/neigh.h"
 
 #define LIMPET_VERSION	"0.1.0"
 #define BPFFS		"/sys/fs/bpf"

@@ -8,7 +8,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
-#include "log.h"
+#include "common/log.h"
 
 static enum log_level log_level = LOG_LVL_INFO;
 static bool log_syslog, libs_muted;

@@ -3,10 +3,10 @@
  * The config document (DESIGN.md section 4): parsed with jansson into struct config, then
  * validated whole. Two passes, both of which report every problem and go on:
  *
- *   parse     (config_parse.c) shape of the document: unknown fields, types, ranges, required
+ *   parse     (parse.c) shape of the document: unknown fields, types, ranges, required
  *             fields, the hosted-product values limpet refuses. A field that is wrong keeps its
  *             default (or 0, "unset"), so the second pass can still run without inventing errors.
- *   validate  (config_check.c) what the dataplane can serve: the layer split, farm references,
+ *   validate  (check.c) what the dataplane can serve: the layer split, farm references,
  *             forwarding without NAT (ports, address families), overlapping VIPs, the abi.h
  *             limits.
  *
@@ -14,7 +14,8 @@
  * (tcp.farm[0].server[2].weight), which are also the REST paths of the API.
  *
  * This file holds what the passes share (the error collector, paths, the names and text of
- * model values), the model's lifetime and the entry points. config_json.c writes it back out.
+ * model values) and the model's lifetime; it is below the passes. load.c, above them, holds
+ * the entry points; json.c writes the model back out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,9 +28,7 @@
 #include <unistd.h>
 
 #include "limpet/abi.h"
-#include "config-int.h"
-
-#define CFG_FILE_MAX		(64u << 20)
+#include "config/config-int.h"
 
 /* --- errors and paths -------------------------------------------------------------------- */
 
@@ -226,125 +225,4 @@ void cfg_errors_free(struct cfg_errors *e)
 	free(e->msg);
 	e->msg = NULL;
 	e->n = 0;
-}
-
-/* --- entry points ------------------------------------------------------------------------ */
-
-/* source: prefix of the JSON syntax error position (a file name), or NULL. */
-static int parse_text(const char *text, size_t len, const char *source, struct config **out,
-		      struct cfg_errors *errs)
-{
-	struct pctx px = { .errs = errs };
-	struct config *c = NULL;
-	json_error_t jerr;
-	char *where;
-	json_t *root;
-
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (asprintf(&where, "%s%s%d:%d", source ? source : "", source ? ":" : "",
-			     jerr.line, jerr.column) < 0) {
-			px.oom = true;
-			goto out;
-		}
-		cfg_err_at(&px, where, "config is not valid JSON: %s", jerr.text);
-		free(where);
-		goto out;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		px.oom = true;
-		goto out;
-	}
-	cfg_parse_root(&px, root, c);
-	if (!px.oom)
-		cfg_validate(&px, c);
-out:
-	json_decref(root);
-	if (px.oom || px.nerr) {
-		config_free(c);
-		return px.oom ? -ENOMEM : -EINVAL;
-	}
-	*out = c;
-	return 0;
-}
-
-int config_parse(const char *text, size_t len, struct config **out, struct cfg_errors *errs)
-{
-	*out = NULL;
-	if (errs)
-		*errs = (struct cfg_errors){ 0 };
-	return parse_text(text, len, NULL, out, errs);
-}
-
-int config_load_file(const char *path, struct config **out, struct cfg_errors *errs)
-{
-	struct pctx px = { .errs = errs };
-	char *buf = NULL;
-	size_t len = 0;
-	struct stat st;
-	int fd, err;
-
-	*out = NULL;
-	if (errs)
-		*errs = (struct cfg_errors){ 0 };
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto close;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		err = -EISDIR;
-		goto close;
-	}
-	if (st.st_size > CFG_FILE_MAX) {
-		err = -EFBIG;
-		goto close;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto close;
-	}
-	/* st_size is a hint (the file may change under us): read until EOF, within the cap. */
-	for (size_t cap = (size_t)st.st_size + 1;;) {
-		ssize_t r;
-
-		if (len == cap) {
-			char *grown = cap >= CFG_FILE_MAX ? NULL : realloc(buf, cap * 2);
-
-			if (!grown) {
-				err = cap >= CFG_FILE_MAX ? -EFBIG : -ENOMEM;
-				goto close;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			goto close;
-		}
-		if (!r)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	err = parse_text(buf, len, path, out, errs);
-	free(buf);
-	return err;
-close:
-	close(fd);
-fail:
-	free(buf);
-	if (err == -ENOMEM)
-		return err;
-	cfg_err_at(&px, path, "cannot read the config: %s", strerror(-err));
-	return err;
 }

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config-int.h"
+#include "config/config-int.h"
 
 struct jctx {
 	bool ok;

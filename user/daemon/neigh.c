@@ -10,8 +10,8 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include "log.h"
-#include "neigh.h"
+#include "common/log.h"
+#include "daemon/neigh.h"
 
 #define NL_BUF 8192
 

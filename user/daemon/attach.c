@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "attach.h"
-#include "log.h"
+#include "daemon/attach.h"
+#include "common/log.h"
 
 int attach_req_parse(const char *s, enum attach_req *out)
 {

@@ -131,6 +131,8 @@ struct cfg_errors {
  */
 int config_parse(const char *text, size_t len, struct config **out, struct cfg_errors *errs);
 int config_load_file(const char *path, struct config **out, struct cfg_errors *errs);
+/* The same from a document already parsed (the API's staged tree); root is not changed. */
+int config_from_json(json_t *root, struct config **out, struct cfg_errors *errs);
 void config_free(struct config *c);
 void cfg_errors_free(struct cfg_errors *e);
 
