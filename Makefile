@@ -53,10 +53,11 @@ CONFIG_SAN  := $(call san,$(CONFIG_SRCS))
 PKT_SAN     := $(BUILD)/san/pkt.o
 D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd
 
-PROGS    := $(BUILD)/limpetd $(BUILD)/limpet-backend $(BUILD)/namesrv $(BUILD)/rigclient
-TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_apply $(BUILD)/test_xdp \
-	    $(BUILD)/limpetd-san
-BENCHES  := $(BUILD)/bench_xdp $(BUILD)/bench_rig
+PROGS    := $(BUILD)/limpetd $(BUILD)/limpetctl $(BUILD)/limpet-backend $(BUILD)/namesrv \
+	    $(BUILD)/rigclient
+TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_edit $(BUILD)/test_apply \
+	    $(BUILD)/test_xdp $(BUILD)/limpetd-san $(BUILD)/test_metrics $(BUILD)/limpetctl-san
+BENCHES  := $(BUILD)/bench_xdp $(BUILD)/bench_rig $(BUILD)/bench_api
 # what the benchmarks share (farm setup, the 1M clients, CPU pinning, statistics)
 BENCH_COMMON := tests/bench/bench_common.c tests/bench/bench_common.h
 
@@ -105,6 +106,19 @@ $(BUILD)/limpetd-san: user/daemon/limpetd.c $(D_SAN) $(DP_SAN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(D_LIBS) -o $@
 
+# the API's command-line client
+CTL_SRCS    := $(call mod,ctl)
+CTL_LIBS    := -lcurl -ljansson
+
+$(BUILD)/limpetctl: user/ctl/limpetctl.c $(call obj,$(CTL_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(CTL_LIBS) -o $@
+
+# the client as the end-to-end tests run it: with ASan/UBSan
+$(BUILD)/limpetctl-san: user/ctl/limpetctl.c $(call san,$(CTL_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(CTL_LIBS) -o $@
+
 $(BUILD)/limpet-backend: user/backend/limpet-backend
 	$(call msg,COPY,$@)
 	$(Q)mkdir -p $(@D)
@@ -129,6 +143,15 @@ $(BUILD)/test_config: tests/unit/test_config.c $(CONFIG_SAN) $(BUILD)/san/maglev
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
 
+$(BUILD)/test_edit: tests/unit/test_edit.c $(CONFIG_SAN) $(BUILD)/san/maglev/maglev.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
+
+# runs tests/unit/check_metrics.py (python3-prometheus-client) on what it renders
+$(BUILD)/test_metrics: tests/unit/test_metrics.c $(call san,user/api/metrics.c)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
+
 # runs as root in the rig's LB namespace: loads the balancer (not attached)
 $(BUILD)/test_apply: tests/unit/test_apply.c tests/bpf/pkt.h $(call san,$(APPLY_SRCS)) $(CONFIG_SAN) \
 		     $(DP_SAN) $(PKT_SAN)
@@ -150,6 +173,10 @@ $(BUILD)/bench_rig: tests/bench/bench_rig.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< tests/bench/bench_common.c $(DP_OBJS) $(BUILD)/obj/pkt.o \
 		$(LDLIBS) -o $@
+
+$(BUILD)/bench_api: tests/bench/bench_api.c $(call obj,user/maglev/maglev.c)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lbpf -lcurl -lmicrohttpd -lpthread -o $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

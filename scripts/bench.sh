@@ -30,9 +30,18 @@ bench_rig() {
 		scripts/rig.sh exec lb build/bench_rig
 }
 
+# Control plane: refresh latency (API call to farm swapped, read back from the pinned farms
+# map) for 1 / 100 / 1000 servers in one farm and 10 000 over 1000 farms, next to
+# maglev_build alone; GET latency next to a bare libmicrohttpd server.
+bench_api() {
+	[ -x build/bench_api ] || die "build/bench_api missing: make build/bench_api"
+	scripts/rig.sh run --backends 3 -- tests/bench/bench_api.sh
+}
+
 steps=(
 	bench_xdp
 	bench_rig
+	bench_api
 )
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 
 /* --- limits ----------------------------------------------------------------------------- */
-#define LB_FARMS_MAX		256	/* farm slots in the farms map */
+#define LB_FARMS_MAX		1024	/* farm slots in the farms map (a used one holds ~164 KiB) */
 #define LB_FARM_SERVERS_MAX	1024	/* servers per farm (ring entries are __u16 slots) */
 #define LB_RING_MAX		65537	/* largest Maglev table the dataplane holds (a prime) */
 #define LB_RING_DEFAULT		65537

@@ -497,15 +497,15 @@ static void test_more_farms_than_the_dataplane_holds(void **state)
 			   " 'udp': {'farm': []}}");
 	json_t *tcp = json_object_get(json_object_get(doc, "tcp"), "farm");
 	json_t *udp = json_object_get(json_object_get(doc, "udp"), "farm");
-	const char *want[] = { "=udp.farm[56]: farm number 257 of the config: at most 256 farms "
+	const char *want[] = { "=udp.farm[224]: farm number 1025 of the config: at most 1024 farms "
 			       "in all layers (LB_FARMS_MAX)", NULL };
 
 	(void)state;
-	for (int i = 0; i < 200; i++)
+	for (int i = 0; i < 800; i++)
 		json_array_append_new(tcp, json_pack("{s:i}", "farmId", i + 1));
-	for (int i = 0; i < 60; i++)
+	for (int i = 0; i < 228; i++)
 		json_array_append_new(udp, json_pack("{s:i}", "farmId", i + 1));
-	expect_json_errors("260 farms", doc, 1, want);
+	expect_json_errors("1028 farms", doc, 1, want);
 }
 
 static void test_more_servers_than_the_server_counters_hold(void **state)

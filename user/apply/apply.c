@@ -90,15 +90,19 @@ static uint8_t stickiness_of(const struct cfg_farm *f)
 									     : LB_STICKY_NONE;
 }
 
-/*
- * A server takes traffic when it is active; backup servers only while no other server of
- * the farm is active.
- */
+bool farm_primary_up(const struct cfg_farm *f)
+{
+	for (size_t i = 0; i < f->nservers; i++)
+		if (f->servers[i].active && !f->servers[i].backup)
+			return true;
+	return false;
+}
+
 static int farm_push(const struct slots *sl, struct dataplane *dp, const struct config *cfg,
 		     enum cfg_layer l, const struct cfg_farm *f, struct apply_counts *c)
 {
 	struct dp_server *sv = calloc(f->nservers ? f->nservers : 1, sizeof(*sv));
-	bool primary_up = false;
+	bool primary_up = farm_primary_up(f);
 	struct dp_farm df = {
 		.slot = slot_find(sl->farm, LB_FARMS_MAX, l, f->id),
 		.seed = cfg->hash_seed,
@@ -113,8 +117,6 @@ static int farm_push(const struct slots *sl, struct dataplane *dp, const struct 
 
 	if (!sv)
 		return -ENOMEM;
-	for (size_t i = 0; i < f->nservers; i++)
-		primary_up |= f->servers[i].active && !f->servers[i].backup;
 	for (size_t i = 0; i < f->nservers; i++) {
 		const struct cfg_server *s = &f->servers[i];
 
@@ -122,7 +124,7 @@ static int farm_push(const struct slots *sl, struct dataplane *dp, const struct 
 			.id = s->id,
 			.family = s->addr.family,
 			.weight = s->weight,
-			.eligible = s->active && s->backup != primary_up,
+			.eligible = server_eligible(s, primary_up),
 		};
 		memcpy(sv[i].addr, s->addr.addr, sizeof(sv[i].addr));
 		c->eligible += sv[i].eligible;
@@ -323,6 +325,16 @@ int applier_apply(struct applier *ap, struct dataplane *dp, const struct config 
 	if (ap->applied && apply_once(ap, dp, ap->applied, &ignored))
 		pr_err("reverting to the previous config failed too: the dataplane may be mixed");
 	return err;
+}
+
+int applier_farm_slot(const struct applier *ap, enum cfg_layer l, uint32_t id)
+{
+	return slot_find(ap->slots.farm, LB_FARMS_MAX, l, id);
+}
+
+int applier_frontend_slot(const struct applier *ap, enum cfg_layer l, uint32_t id)
+{
+	return slot_find(ap->slots.frontend, LB_FRONTENDS_MAX, l, id);
 }
 
 void config_for_each_server(const struct config *cfg,

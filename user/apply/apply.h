@@ -27,6 +27,19 @@ void applier_free(struct applier *ap);
 int applier_apply(struct applier *ap, struct dataplane *dp, const struct config *cfg,
 		  struct apply_counts *counts);
 
+/* A server takes traffic when it is active; a backup only while no server of its farm
+ * that is not a backup is active (farm_primary_up). */
+bool farm_primary_up(const struct cfg_farm *f);
+static inline bool server_eligible(const struct cfg_server *s, bool primary_up)
+{
+	return s->active && s->backup != primary_up;
+}
+
+/* The dataplane slot of a farm or frontend of the applied config, or -1 (not applied, or
+ * not of an XDP layer). */
+int applier_farm_slot(const struct applier *ap, enum cfg_layer l, uint32_t id);
+int applier_frontend_slot(const struct applier *ap, enum cfg_layer l, uint32_t id);
+
 /* Call fn for every server address of the XDP layers of cfg. */
 void config_for_each_server(const struct config *cfg,
 			    void (*fn)(const struct cfg_server *s, void *arg), void *arg);

@@ -106,3 +106,9 @@ void attach_release(struct attachment *a)
 	xdp_program__close(a->prog);
 	a->prog = NULL;
 }
+
+void attach_forget(struct attachment *a)
+{
+	xdp_program__close(a->prog);
+	a->prog = NULL;
+}

@@ -26,5 +26,7 @@ int attach_clear_stale(int ifindex, const char *name);
 /* Attach the loaded program prog_fd to ifindex; auto tries native, then generic. */
 int attach_prog(int prog_fd, int ifindex, enum attach_req req, struct attachment *a);
 void attach_release(struct attachment *a);
+/* Let go of the handle but leave the program attached (the next limpetd adopts it). */
+void attach_forget(struct attachment *a);
 
 #endif /* LIMPET_ATTACH_H */

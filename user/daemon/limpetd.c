@@ -2,7 +2,8 @@
 /*
  * limpetd: loads the balancer, attaches it (libxdp), pins its maps under
  * /sys/fs/bpf/limpet/<serviceName>/, applies the config, keeps the servers' neighbours
- * resolved, re-reads the config on SIGHUP and cleans up on SIGTERM.
+ * resolved, serves the REST API (staged config, refresh), re-reads the config file on SIGHUP
+ * and cleans up on SIGTERM. Everything runs on one epoll loop: signals, a 1 s tick, the API.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,32 +17,44 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
 
+#include "api/server.h"
 #include "apply/apply.h"
-#include "daemon/attach.h"
-#include "config/config.h"
-#include "dataplane/dataplane.h"
 #include "common/log.h"
+#include "config/config.h"
+#include "daemon/attach.h"
 #include "daemon/neigh.h"
+#include "daemon/service.h"
+#include "daemon/state.h"
+#include "daemon/version.h"
+#include "dataplane/dataplane.h"
 
-#define LIMPET_VERSION	"0.1.0"
 #define BPFFS		"/sys/fs/bpf"
 #define RUN_DIR		"/run/limpet"
 #define NEIGH_REFRESH	10	/* seconds between neighbour checks */
 #define MAX_IFACES	LB_IFACES_MAX
+#define DEFAULT_CONFIG	"/etc/limpet/limpet.json"
+#define DEFAULT_API	"unix:" RUN_DIR "/limpet.sock"
+#define STOP_DRAIN_MS	1000	/* how long a stopping limpetd lets its last answers go out */
 
 enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 struct options {
-	const char *config;
+	const char *config;		/* NULL: the state directory's, else DEFAULT_CONFIG */
 	const char *ifaces;
 	const char *state_dir;
+	const char *api;
+	const char *token_file;
+	const char *metrics;
 	enum attach_req mode;
 	bool check_only;
 	bool foreground;
@@ -50,7 +63,13 @@ struct options {
 
 struct daemon {
 	struct options opt;
-	struct config *cfg;
+	const char *config_path;	/* the file SIGHUP re-reads, NULL if none */
+	struct config *cfg;		/* until the service takes it over */
+	struct service *svc;
+	struct api_addr api_addr, metrics_addr;
+	char *token;
+	int api_fd, metrics_fd;		/* listening, until the servers take them over */
+	struct api_server *api, *metrics;
 	struct dataplane *dp;
 	struct applier *ap;
 	struct neigh_keeper *nk;
@@ -68,13 +87,21 @@ static const struct opt_doc {
 	const char *arg, *help;
 } opt_docs[] = {
 	{ { "config", required_argument, NULL, 'c' }, "FILE",
-	  "config file (default /etc/limpet/limpet.json)" },
+	  "config file, re-read on SIGHUP (default: the config last applied, saved in the state "
+	  "directory; if none, " DEFAULT_CONFIG ")" },
 	{ { "iface", required_argument, NULL, 'i' }, "IFACE[,IFACE...]",
 	  "devices to attach the balancer to (required)" },
 	{ { "xdp-mode", required_argument, NULL, 'm' }, "native|generic|auto",
 	  "XDP attach mode (default auto: native where the driver has it, else generic)" },
 	{ { "state-dir", required_argument, NULL, 's' }, "DIR",
 	  "where the applied config is saved as <serviceName>.json (default /var/lib/limpet)" },
+	{ { "api", required_argument, NULL, 'a' }, "unix:PATH|tcp:ADDR:PORT",
+	  "where the REST API listens (default " DEFAULT_API ", mode 0600; tcp needs "
+	  "--api-token-file)" },
+	{ { "api-token-file", required_argument, NULL, 't' }, "FILE",
+	  "bearer token for the API (first line of FILE), required with --api tcp:" },
+	{ { "metrics", required_argument, NULL, 'M' }, "ADDR:PORT",
+	  "also serve GET /metrics (Prometheus) on this TCP address, without a token" },
 	{ { "foreground", no_argument, NULL, 'f' }, NULL,
 	  "stay in the foreground and log to stderr (default: detach, log to syslog)" },
 	{ { "log-level", required_argument, NULL, 'l' }, "error|warn|info|debug",
@@ -91,8 +118,9 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: limpetd --iface IFACE[,IFACE...] [options]\n"
 		     "       limpetd --check [--config FILE]\n\n"
-		     "limpet load balancer daemon: XDP dataplane with source-IP stickiness.\n"
-		     "SIGHUP re-reads the config; SIGTERM detaches and exits.\n\noptions:\n");
+		     "limpet load balancer daemon: XDP dataplane with source-IP stickiness, REST API\n"
+		     "with staged config and refresh (limpetctl). SIGHUP re-reads the config file\n"
+		     "and applies it; SIGTERM detaches, unpins and exits.\n\noptions:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		char left[64];
 
@@ -111,13 +139,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 	for (size_t i = 0; i < NOPTS; i++)
 		lo[i] = opt_docs[i].o;
 	memset(&lo[NOPTS], 0, sizeof(lo[NOPTS]));
-	*o = (struct options){ .config = "/etc/limpet/limpet.json",
-			       .state_dir = "/var/lib/limpet", .log_level = LOG_LVL_INFO };
+	*o = (struct options){ .state_dir = "/var/lib/limpet", .api = DEFAULT_API,
+			       .log_level = LOG_LVL_INFO };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'i': o->ifaces = optarg; break;
 		case 's': o->state_dir = optarg; break;
+		case 'a': o->api = optarg; break;
+		case 't': o->token_file = optarg; break;
+		case 'M': o->metrics = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'C': o->check_only = true; break;
 		case 'm':
@@ -272,11 +303,6 @@ static void keep_one(const struct cfg_server *s, void *arg)
 		pr_warn("server %u: keeping its neighbour resolved: %s", s->id, strerror(-err));
 }
 
-static void refresh_neighbours(struct daemon *d)
-{
-	config_for_each_server(d->cfg, keep_one, d->nk);
-}
-
 /* Health probes come in a later version: say so rather than ignore them silently. */
 static void warn_probes(const struct config *cfg)
 {
@@ -288,34 +314,45 @@ static void warn_probes(const struct config *cfg)
 					cfg_layer_name(l), i);
 }
 
-/* Save what runs as <state-dir>/<serviceName>.json: written whole, then renamed over the
- * old one, so a reader never sees half a file. */
-static void save_applied(const struct daemon *d, const struct config *cfg)
+/* After every refresh: new servers get their neighbours resolved. */
+static void on_applied(void *arg, const struct config *cfg)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	json_t *doc = config_to_json(cfg);
+	struct daemon *d = arg;
 
-	snprintf(path, sizeof(path), "%s/%s.json", d->opt.state_dir, cfg->service_name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (!doc || json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) ||
-	    rename(tmp, path)) {
-		pr_warn("saving the applied config to %s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-	json_decref(doc);
+	config_for_each_server(cfg, keep_one, d->nk);
+	warn_probes(cfg);
 }
 
-static int apply(struct daemon *d, struct config *cfg)
+static json_t *interfaces_json(void *arg)
+{
+	struct daemon *d = arg;
+	json_t *a = json_array();
+
+	for (int i = 0; i < d->nifaces; i++)
+		json_array_append_new(a, json_pack("{s:s, s:i, s:s}", "name", d->ifname[i],
+						   "ifindex", d->att[i].ifindex, "mode",
+						   d->att[i].prog ? attach_mode_name(d->att[i].mode)
+								  : "detached"));
+	return a;
+}
+
+/* The first apply, before the service exists; later ones go through service_refresh. */
+static int apply_initial(struct daemon *d)
 {
 	struct apply_counts c;
-	int err = applier_apply(d->ap, d->dp, cfg, &c);
+	json_t *doc;
+	int err = applier_apply(d->ap, d->dp, d->cfg, &c);
 
 	if (err) {
 		pr_err("applying the config: %s", strerror(-err));
 		return err;
 	}
-	save_applied(d, cfg);
-	warn_probes(cfg);
+	doc = config_to_json(d->cfg);
+	err = doc ? state_save(d->opt.state_dir, d->cfg->service_name, doc) : -ENOMEM;
+	if (err)
+		pr_warn("saving the applied config in %s: %s", d->opt.state_dir, strerror(-err));
+	json_decref(doc);
+	warn_probes(d->cfg);
 	pr_info("config applied: %zu farm%s, %zu servers (%zu eligible), %zu frontends, %zu VIP "
 		"keys, %zu allowedSource prefixes", c.farms, c.farms == 1 ? "" : "s", c.servers,
 		c.eligible, c.frontends, c.vip_keys, c.acl);
@@ -386,76 +423,262 @@ static int start(struct daemon *d)
 		d->pin_dir[0] = 0;
 		return err;
 	}
-	err = apply(d, d->cfg);
+	err = apply_initial(d);
 	if (err)
 		return err;
-	refresh_neighbours(d);
+	config_for_each_server(d->cfg, keep_one, d->nk);
 	return attach_all(d);
 }
 
-static void stop(struct daemon *d)
+/* keep: leave the program attached and the maps pinned, for the next limpetd to adopt. */
+static void stop(struct daemon *d, bool keep)
 {
-	detach_all(d);
-	if (d->dp && d->pin_dir[0])
-		dataplane_unpin(d->dp, d->pin_dir);
+	api_server_stop(d->api);
+	api_server_stop(d->metrics);
+	if (d->api_fd >= 0) {
+		close(d->api_fd);
+		if (d->api_addr.is_unix)
+			unlink(d->api_addr.path);
+	}
+	if (d->metrics_fd >= 0)
+		close(d->metrics_fd);
+	if (keep) {
+		for (int i = 0; i < d->nifaces; i++)
+			attach_forget(&d->att[i]);
+		pr_info("leaving the dataplane attached and pinned under %s for the next limpetd",
+			d->pin_dir);
+	} else {
+		detach_all(d);
+		if (d->dp && d->pin_dir[0])
+			dataplane_unpin(d->dp, d->pin_dir);
+	}
 	neigh_keeper_free(d->nk);
 	applier_free(d->ap);
 	dataplane_close(d->dp);
+	service_free(d->svc);
 	config_free(d->cfg);
+	free(d->token);
 	if (d->lock_fd >= 0) {
 		unlink(d->lock_path);
 		close(d->lock_fd);
 	}
 }
 
+/* SIGHUP: the file becomes the staged config, and is applied. */
 static void reload(struct daemon *d)
 {
 	struct config *cfg;
+	json_t *doc, *report = NULL, *pending;
+	int err;
 
-	pr_info("SIGHUP: reading %s", d->opt.config);
-	cfg = load_config(d->opt.config);
+	if (!d->config_path) {
+		pr_warn("SIGHUP: limpetd runs the config restored from %s and has no config file "
+			"to re-read (start it with --config FILE); change it through the API",
+			d->opt.state_dir);
+		return;
+	}
+	pr_info("SIGHUP: reading %s", d->config_path);
+	cfg = load_config(d->config_path);
 	if (!cfg) {
 		pr_warn("keeping the running config");
 		return;
 	}
-	if (apply(d, cfg)) {
-		pr_warn("keeping the running config");
-		config_free(cfg);
-		return;
+	doc = config_to_json(cfg);
+	if (doc && strcmp(cfg->service_name, service_name(d->svc))) {
+		pr_err("%s: serviceName changed from \"%s\" to \"%s\": restart limpetd to serve "
+		       "another service; keeping the running config", d->config_path,
+		       service_name(d->svc), cfg->service_name);
+		goto out;
 	}
-	config_free(d->cfg);
-	d->cfg = cfg;
-	refresh_neighbours(d);
+	pending = service_pending(d->svc);
+	if (json_integer_value(json_object_get(json_array_get(pending, 0), "number")))
+		pr_info("SIGHUP: %s replaces the staged config (staged API changes are dropped)",
+			d->config_path);
+	json_decref(pending);
+	err = doc ? service_stage(d->svc, doc, NULL) : -ENOMEM;
+	if (err)
+		pr_err("SIGHUP: staging %s: %s; keeping the running config", d->config_path,
+		       strerror(-err));
+	else
+		service_refresh(d->svc, "sighup", &report);
+	json_decref(report);
+out:
+	json_decref(doc);
+	config_free(cfg);
 }
 
+/* The config to start with: --config, else the one last applied, else the default file. */
+static int choose_config(struct daemon *d)
+{
+	static char saved[PATH_MAX];
+	int err;
+
+	if (d->opt.config) {
+		d->config_path = d->opt.config;
+	} else {
+		err = state_find(d->opt.state_dir, saved);
+		if (err == -EEXIST)
+			return err;
+		if (!err) {
+			pr_info("restoring the config last applied: %s", saved);
+			d->cfg = load_config(saved);
+			return d->cfg ? 0 : -EINVAL;
+		}
+		d->config_path = DEFAULT_CONFIG;
+	}
+	d->cfg = load_config(d->config_path);
+	return d->cfg ? 0 : -EINVAL;
+}
+
+/* Listeners first: a refused API socket must stop limpetd before it touches the dataplane. */
+static int open_listeners(struct daemon *d)
+{
+	char why[128];
+	int err;
+
+	if (api_addr_parse(d->opt.api, false, &d->api_addr, why)) {
+		fprintf(stderr, "limpetd: --api %s: %s\n", d->opt.api, why);
+		return -EINVAL;
+	}
+	if (!d->api_addr.is_unix && !d->opt.token_file) {
+		fprintf(stderr, "limpetd: --api %s: a TCP API requires --api-token-file (clients "
+				"send Authorization: Bearer TOKEN)\n", d->opt.api);
+		return -EINVAL;
+	}
+	if (d->opt.metrics && api_addr_parse(d->opt.metrics, true, &d->metrics_addr, why)) {
+		fprintf(stderr, "limpetd: --metrics %s: %s\n", d->opt.metrics, why);
+		return -EINVAL;
+	}
+	if (d->opt.token_file) {
+		err = api_token_load(d->opt.token_file, &d->token);
+		if (err) {
+			fprintf(stderr, "limpetd: --api-token-file %s: %s\n", d->opt.token_file,
+				err == -EINVAL ? "no usable token" : strerror(-err));
+			return -EINVAL;
+		}
+	}
+	d->api_fd = api_listen(&d->api_addr);
+	if (d->api_fd < 0) {
+		pr_err("API %s: %s", d->opt.api, strerror(-d->api_fd));
+		return d->api_fd;
+	}
+	if (d->opt.metrics) {
+		d->metrics_fd = api_listen(&d->metrics_addr);
+		if (d->metrics_fd < 0) {
+			pr_err("metrics %s: %s", d->opt.metrics, strerror(-d->metrics_fd));
+			return d->metrics_fd;
+		}
+	}
+	return 0;
+}
+
+static int serve(struct daemon *d)
+{
+	struct service_env env = {
+		.dp = d->dp, .ap = d->ap, .state_dir = d->opt.state_dir, .pin_dir = d->pin_dir,
+		.interfaces = interfaces_json, .applied = on_applied, .arg = d,
+	};
+	int err = service_new(&d->svc, &env, d->cfg);
+
+	if (err)
+		return err;
+	d->cfg = NULL;
+	err = api_server_start(&d->api, d->api_fd, d->api_addr.is_unix ? d->api_addr.path : NULL,
+			       d->token, false, d->svc);
+	d->api_fd = -1;
+	if (!err && d->opt.metrics) {
+		err = api_server_start(&d->metrics, d->metrics_fd, NULL, NULL, true, d->svc);
+		d->metrics_fd = -1;
+	}
+	if (err) {
+		pr_err("starting the API: %s", strerror(-err));
+		return err;
+	}
+	pr_info("API listening on %s%s%s", d->opt.api, d->opt.metrics ? ", metrics on " : "",
+		d->opt.metrics ? d->opt.metrics : "");
+	return 0;
+}
+
+static int watch(int epfd, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* A stopping limpetd still sends the answers it owes (the shutdown request's among them). */
+static void drain(struct daemon *d)
+{
+	for (int ms = 0; ms < STOP_DRAIN_MS && api_server_connections(d->api); ms += 10) {
+		api_server_run(d->api);
+		usleep(10000);
+	}
+}
+
+/* Returns 1 to stop and clean up, 2 to stop and keep the dataplane, <0 on failure. */
 static int run(struct daemon *d, int sfd)
 {
+	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
+	int epfd = epoll_create1(EPOLL_CLOEXEC), tfd, err, seconds = 0, stop = 0;
 	struct signalfd_siginfo si;
+	struct epoll_event ev[8];
+	uint64_t expired;
 
-	for (;;) {
-		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
-		int n = poll(&pfd, 1, NEIGH_REFRESH * 1000);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL)) {
+		err = -errno;
+		goto out;
+	}
+	err = watch(epfd, sfd, &sfd);
+	err = err ?: watch(epfd, tfd, &tfd);
+	err = err ?: watch(epfd, api_server_fd(d->api), d->api);
+	if (!err && d->metrics)
+		err = watch(epfd, api_server_fd(d->metrics), d->metrics);
+	while (!err && !stop) {
+		int n = epoll_wait(epfd, ev, 8, -1);
 
 		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n <= 0) {
-			refresh_neighbours(d);
-			continue;
+			err = -errno;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.ptr == &tfd) {
+				if (read(tfd, &expired, sizeof(expired)) < 0)
+					continue;
+				/* timeouts of idle API connections */
+				api_server_run(d->api);
+				if (d->metrics)
+					api_server_run(d->metrics);
+				if (++seconds % NEIGH_REFRESH == 0)
+					config_for_each_server(service_applied_config(d->svc),
+							       keep_one, d->nk);
+			} else if (ev[i].data.ptr == &sfd) {
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					reload(d);
+					continue;
+				}
+				pr_info("%s: stopping", strsignal(si.ssi_signo));
+				stop = 1;
+			} else {
+				api_server_run(ev[i].data.ptr);
+			}
 		}
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
-			reload(d);
-			continue;
+		if (!stop && service_stop_requested(d->svc)) {
+			drain(d);
+			stop = service_stop_requested(d->svc);
 		}
-		pr_info("%s: stopping", strsignal(si.ssi_signo));
-		return 0;
 	}
+out:
+	if (tfd >= 0)
+		close(tfd);
+	if (epfd >= 0)
+		close(epfd);
+	return err ? err : stop;
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .lock_fd = -1 };
+	struct daemon d = { .lock_fd = -1, .api_fd = -1, .metrics_fd = -1 };
 	sigset_t set;
 	int err, sfd;
 
@@ -464,12 +687,16 @@ int main(int argc, char **argv)
 	log_set_level(d.opt.log_level);
 	log_route_libs();
 	if (d.opt.check_only)
-		return check_config(d.opt.config);
+		return check_config(d.opt.config ? d.opt.config : DEFAULT_CONFIG);
 	if (resolve_ifaces(&d))
 		return EXIT_USAGE;
-	d.cfg = load_config(d.opt.config);
-	if (!d.cfg)
+	if (choose_config(&d))
 		return EXIT_USAGE;
+	err = open_listeners(&d);
+	if (err) {
+		stop(&d, false);
+		return err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -479,30 +706,32 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
 		pr_err("signalfd: %s", strerror(errno));
+		stop(&d, false);
 		return EXIT_FAIL;
 	}
 	if (mkdir(d.opt.state_dir, 0755) && errno != EEXIST)
 		pr_warn("%s: %s", d.opt.state_dir, strerror(errno));
 
 	err = start(&d);
+	err = err ?: serve(&d);
 	if (err) {
-		stop(&d);
+		stop(&d, false);
 		return EXIT_FAIL;
 	}
 	if (!d.opt.foreground) {
 		if (daemon(0, 0)) {
 			pr_err("daemon: %s", strerror(errno));
-			stop(&d);
+			stop(&d, false);
 			return EXIT_FAIL;
 		}
 		log_use_syslog("limpetd");
 	}
 	write_pid(&d);
 	pr_info("limpetd %s running for service %s (pid %d)", LIMPET_VERSION,
-		d.cfg->service_name, getpid());
+		service_name(d.svc), getpid());
 	err = run(&d, sfd);
-	stop(&d);
+	stop(&d, err == 2);
 	close(sfd);
 	pr_info("stopped");
-	return err ? EXIT_FAIL : EXIT_OK;
+	return err < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/metrics.h"
+#include "apply/apply.h"
+#include "common/log.h"
+#include "config/edit.h"
+#include "daemon/service.h"
+#include "daemon/state.h"
+#include "daemon/version.h"
+#include "dataplane/dataplane.h"
+
+#define WARN_MAX	32
+
+struct warning {
+	char key[32];
+	char *text;
+};
+
+struct last_refresh {
+	bool done;
+	bool ok;
+	time_t when;
+	double ms;
+	char trigger[16];
+	char message[256];
+};
+
+struct service {
+	struct service_env env;
+	struct config *applied_cfg;	/* what the dataplane holds (the applier borrows it) */
+	json_t *applied;		/* its canonical document */
+	json_t *staged;			/* canonical document the API edits */
+	struct last_refresh last;
+	unsigned long refreshes_ok, refreshes_failed;
+	struct warning warn[WARN_MAX];
+	size_t nwarn;
+	int stop;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int service_new(struct service **out, const struct service_env *env, struct config *cfg)
+{
+	struct service *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->env = *env;
+	s->applied = config_to_json(cfg);
+	s->staged = json_deep_copy(s->applied);
+	if (!s->applied || !s->staged) {
+		json_decref(s->applied);
+		json_decref(s->staged);
+		free(s);
+		return -ENOMEM;
+	}
+	s->applied_cfg = cfg;
+	*out = s;
+	return 0;
+}
+
+void service_free(struct service *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nwarn; i++)
+		free(s->warn[i].text);
+	json_decref(s->applied);
+	json_decref(s->staged);
+	config_free(s->applied_cfg);
+	free(s);
+}
+
+const char *service_name(const struct service *s)
+{
+	return s->applied_cfg->service_name;
+}
+
+const struct config *service_applied_config(const struct service *s)
+{
+	return s->applied_cfg;
+}
+
+const json_t *service_staged(const struct service *s)
+{
+	return s->staged;
+}
+
+const json_t *service_applied(const struct service *s)
+{
+	return s->applied;
+}
+
+int service_stage(struct service *s, const json_t *doc, struct cfg_errors *errs)
+{
+	struct config *cfg;
+	json_t *canon;
+	int err;
+
+	err = config_from_json((json_t *)doc, &cfg, errs);
+	if (err)
+		return err;
+	if (strcmp(cfg->service_name, service_name(s))) {
+		config_free(cfg);
+		return -EPERM;
+	}
+	canon = config_to_json(cfg);
+	config_free(cfg);
+	if (!canon)
+		return -ENOMEM;
+	json_decref(s->staged);
+	s->staged = canon;
+	return 0;
+}
+
+json_t *service_pending(const struct service *s)
+{
+	json_t *changes = config_diff(s->applied, s->staged);
+
+	return json_pack("[{s:s, s:I, s:o}]", "zone", s->applied_cfg->zone, "number",
+			 (json_int_t)json_array_size(changes), "changes", changes);
+}
+
+static json_t *counts_json(const struct apply_counts *c)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "farms", (json_int_t)c->farms,
+			 "servers", (json_int_t)c->servers, "eligible", (json_int_t)c->eligible,
+			 "frontends", (json_int_t)c->frontends, "vipKeys", (json_int_t)c->vip_keys,
+			 "allowedSource", (json_int_t)c->acl);
+}
+
+static void record(struct service *s, const char *trigger, bool ok, double ms, const char *msg)
+{
+	struct last_refresh *l = &s->last;
+
+	l->done = true;
+	l->ok = ok;
+	l->when = time(NULL);
+	l->ms = ms;
+	snprintf(l->trigger, sizeof(l->trigger), "%s", trigger);
+	snprintf(l->message, sizeof(l->message), "%s", msg);
+	if (ok)
+		s->refreshes_ok++;
+	else
+		s->refreshes_failed++;
+}
+
+static int refresh_fail(struct service *s, const char *trigger, double t0, int err,
+			json_t **report, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pr_err("refresh (%s): %s; keeping the running config", trigger, msg);
+	record(s, trigger, false, now_ms() - t0, msg);
+	*report = json_pack("{s:s}", "message", msg);
+	return err;
+}
+
+/*
+ * Validate, apply, persist. The dataplane is changed only by applier_apply, which is
+ * all-or-nothing; the file is renamed into place only once the dataplane holds the config,
+ * so the state directory never names a config that did not run.
+ */
+int service_refresh(struct service *s, const char *trigger, json_t **report)
+{
+	struct cfg_errors errs = { 0 };
+	struct apply_counts counts;
+	struct config *cfg = NULL;
+	json_t *changes;
+	double t0 = now_ms(), ms;
+	int err;
+
+	err = config_from_json(s->staged, &cfg, &errs);
+	if (err) {
+		err = refresh_fail(s, trigger, t0, err, report, "staged config invalid: %s",
+				   errs.n ? errs.msg[0] : strerror(-err));
+		cfg_errors_free(&errs);
+		return err;
+	}
+	changes = config_diff(s->applied, s->staged);
+	err = applier_apply(s->env.ap, s->env.dp, cfg, &counts);
+	if (err) {
+		config_free(cfg);
+		json_decref(changes);
+		return refresh_fail(s, trigger, t0, err, report, "applying to the dataplane: %s",
+				    strerror(-err));
+	}
+	config_free(s->applied_cfg);
+	s->applied_cfg = cfg;
+	json_decref(s->applied);
+	s->applied = json_deep_copy(s->staged);
+	err = state_save(s->env.state_dir, cfg->service_name, s->applied);
+	if (err)
+		service_warn(s, "state", "saving the applied config in %s: %s", s->env.state_dir,
+			     strerror(-err));
+	else
+		service_warn_clear(s, "state");
+	if (s->env.applied)
+		s->env.applied(s->env.arg, cfg);
+	ms = now_ms() - t0;
+	record(s, trigger, true, ms, "");
+	pr_info("config applied (%s, %.1f ms): %zu change%s; %zu farm%s, %zu servers (%zu "
+		"eligible), %zu frontends, %zu VIP keys, %zu allowedSource prefixes", trigger, ms,
+		json_array_size(changes), json_array_size(changes) == 1 ? "" : "s", counts.farms,
+		counts.farms == 1 ? "" : "s", counts.servers, counts.eligible, counts.frontends,
+		counts.vip_keys, counts.acl);
+	*report = json_pack("{s:s, s:b, s:o, s:f, s:o}", "zone", cfg->zone, "applied", 1,
+			    "changes", changes, "durationMs", ms, "counts", counts_json(&counts));
+	return 0;
+}
+
+/* --- warnings ------------------------------------------------------------------------------ */
+
+void service_warn(struct service *s, const char *key, const char *fmt, ...)
+{
+	struct warning *w = NULL;
+	char *text;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	for (size_t i = 0; i < s->nwarn && !w; i++)
+		if (!strcmp(s->warn[i].key, key))
+			w = &s->warn[i];
+	if (!w && s->nwarn < WARN_MAX)
+		w = &s->warn[s->nwarn++];
+	if (!w) {
+		free(text);
+		return;
+	}
+	if (!w->text || strcmp(w->text, text))
+		pr_warn("%s", text);
+	free(w->text);
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	w->text = text;
+}
+
+void service_warn_clear(struct service *s, const char *key)
+{
+	for (size_t i = 0; i < s->nwarn; i++) {
+		if (strcmp(s->warn[i].key, key))
+			continue;
+		free(s->warn[i].text);
+		s->warn[i] = s->warn[--s->nwarn];
+		return;
+	}
+}
+
+/* --- status, stats, metrics ---------------------------------------------------------------- */
+
+static json_t *last_json(const struct last_refresh *l)
+{
+	char when[32];
+
+	if (!l->done)
+		return json_null();
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&l->when));
+	return json_pack("{s:s, s:I, s:s, s:s, s:f, s:s}", "time", when, "epoch",
+			 (json_int_t)l->when, "result", l->ok ? "ok" : "failed", "message",
+			 l->message, "durationMs", l->ms, "trigger", l->trigger);
+}
+
+static json_t *config_counts(const struct config *c)
+{
+	size_t fe = 0, farms = 0, servers = 0, eligible = 0;
+
+	for (int l = 0; l < CFG_LAYERS; l++) {
+		fe += c->layer[l].nfrontends;
+		farms += c->layer[l].nfarms;
+		for (size_t i = 0; i < c->layer[l].nfarms; i++) {
+			const struct cfg_farm *f = &c->layer[l].farms[i];
+			bool up = farm_primary_up(f);
+
+			servers += f->nservers;
+			for (size_t j = 0; j < f->nservers; j++)
+				eligible += server_eligible(&f->servers[j], up);
+		}
+	}
+	return json_pack("{s:I, s:I, s:I, s:I}", "frontends", (json_int_t)fe, "farms",
+			 (json_int_t)farms, "servers", (json_int_t)servers, "eligible",
+			 (json_int_t)eligible);
+}
+
+json_t *service_status(const struct service *s)
+{
+	json_t *warnings = json_array(), *pending = config_diff(s->applied, s->staged);
+	json_t *st;
+
+	for (size_t i = 0; i < s->nwarn; i++)
+		json_array_append_new(warnings, json_string(s->warn[i].text));
+	st = json_pack("{s:s, s:s, s:s, s:I, s:{s:s, s:b}, s:o, s:o, s:I, s:o, s:{s:I, s:I}, s:o}",
+		       "serviceName", service_name(s), "zone", s->applied_cfg->zone, "version",
+		       LIMPET_VERSION, "pid", (json_int_t)getpid(), "dataplane", "pinDir",
+		       s->env.pin_dir, "adopted", s->env.adopted, "interfaces",
+		       s->env.interfaces ? s->env.interfaces(s->env.arg) : json_array(), "counts",
+		       config_counts(s->applied_cfg), "pendingChanges",
+		       (json_int_t)json_array_size(pending), "lastRefresh", last_json(&s->last),
+		       "refreshes", "ok", (json_int_t)s->refreshes_ok, "failed",
+		       (json_int_t)s->refreshes_failed, "warnings", warnings);
+	json_decref(pending);
+	return st;
+}
+
+static json_t *counter_json(json_t *o, const struct lb_counter *c)
+{
+	json_object_set_new(o, "packets", json_integer((json_int_t)c->packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)c->bytes));
+	return o;
+}
+
+static json_t *frontends_stats(const struct service *s)
+{
+	const struct config *c = s->applied_cfg;
+	json_t *out = json_array();
+
+	for (int l = 0; l < CFG_LAYERS; l++) {
+		for (size_t i = 0; i < c->layer[l].nfrontends; i++) {
+			uint32_t id = c->layer[l].frontends[i].id;
+			int slot = applier_frontend_slot(s->env.ap, l, id);
+			struct lb_counter n = { 0 };
+
+			if (slot >= 0)
+				dataplane_vip_stats(s->env.dp, slot, &n);
+			json_array_append_new(out, counter_json(json_pack("{s:s, s:I}", "layer",
+				cfg_layer_name(l), "frontendId", (json_int_t)id), &n));
+		}
+	}
+	return out;
+}
+
+/* stickyEntries: sticky-table entries (sourceIp) or connection-table entries (null) */
+static json_t *farm_stats(const struct service *s, enum cfg_layer l, const struct cfg_farm *f,
+			  const struct dp_census *sticky, const struct dp_census *conns)
+{
+	int slot = applier_farm_slot(s->env.ap, l, f->id);
+	json_t *servers = json_array();
+	bool up = farm_primary_up(f);
+	uint64_t farm_entries = 0;
+
+	for (size_t j = 0; j < f->nservers; j++) {
+		const struct cfg_server *sv = &f->servers[j];
+		struct lb_counter n = { 0 };
+		uint64_t entries = 0;
+
+		if (slot >= 0) {
+			uint32_t key = dataplane_server_key(s->env.dp, slot, sv->id);
+
+			dataplane_server_stats(s->env.dp, slot, sv->id, &n);
+			entries = dp_census_count(sticky, key) + dp_census_count(conns, key);
+		}
+		farm_entries += entries;
+		json_array_append_new(servers, counter_json(json_pack("{s:I, s:I, s:b}",
+			"serverId", (json_int_t)sv->id, "stickyEntries", (json_int_t)entries,
+			"eligible", server_eligible(sv, up)), &n));
+	}
+	return json_pack("{s:s, s:I, s:I, s:o}", "layer", cfg_layer_name(l), "farmId",
+			 (json_int_t)f->id, "stickyEntries", (json_int_t)farm_entries, "servers",
+			 servers);
+}
+
+json_t *service_stats(const struct service *s)
+{
+	const struct config *c = s->applied_cfg;
+	struct lb_counter v[LB_R_MAX] = { { 0 } };
+	struct dp_census sticky = { 0 }, conns = { 0 };
+	json_t *verdicts = json_object(), *farms = json_array(), *st;
+
+	if (!dataplane_verdicts(s->env.dp, v))
+		for (int r = 0; r < LB_R_MAX; r++)
+			json_object_set_new(verdicts, dataplane_reason_name(r),
+					    json_integer((json_int_t)v[r].packets));
+	if (dataplane_sticky_census(s->env.dp, &sticky) ||
+	    dataplane_conn_census(s->env.dp, &conns))
+		pr_warn("stats: reading the sticky and connection tables failed");
+	for (int l = 0; l < CFG_LAYERS; l++)
+		for (size_t i = 0; i < c->layer[l].nfarms; i++)
+			json_array_append_new(farms, farm_stats(s, l, &c->layer[l].farms[i],
+								&sticky, &conns));
+	st = json_pack("{s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:o}", "verdicts", verdicts,
+		       "sticky", "entries", (json_int_t)sticky.entries, "capacity",
+		       (json_int_t)sticky.capacity, "connections", "entries",
+		       (json_int_t)conns.entries, "capacity", (json_int_t)conns.capacity,
+		       "frontends", frontends_stats(s), "farms", farms);
+	dp_census_free(&sticky);
+	dp_census_free(&conns);
+	return st;
+}
+
+char *service_metrics(const struct service *s)
+{
+	json_t *status = service_status(s), *stats = service_stats(s);
+	char *text = status && stats ? metrics_render(status, stats) : NULL;
+
+	json_decref(status);
+	json_decref(stats);
+	return text;
+}
+
+void service_request_stop(struct service *s, bool keep_dataplane)
+{
+	s->stop = keep_dataplane ? 2 : 1;
+}
+
+int service_stop_requested(const struct service *s)
+{
+	return s->stop;
+}
