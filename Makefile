@@ -109,6 +109,18 @@ $(BUILD)/limpetd-san: user/daemon/limpetd.c $(D_SAN) $(DP_SAN)
 # the API's command-line client
 CTL_SRCS    := $(call mod,ctl)
 CTL_LIBS    := -lcurl -ljansson
+CTL_HDRS    := $(wildcard user/ctl/*.h)
+
+# its objects need no BPF skeleton (the pattern rules above wait for one)
+$(BUILD)/obj/ctl/%.o: user/ctl/%.c $(CTL_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/ctl/%.o: user/ctl/%.c $(CTL_HDRS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
 
 $(BUILD)/limpetctl: user/ctl/limpetctl.c $(call obj,$(CTL_SRCS))
 	$(call msg,LINK,$@)
@@ -177,6 +189,29 @@ $(BUILD)/bench_rig: tests/bench/bench_rig.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/
 $(BUILD)/bench_api: tests/bench/bench_api.c $(call obj,user/maglev/maglev.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lbpf -lcurl -lmicrohttpd -lpthread -o $@
+
+# the config/API fuzzer (libFuzzer): clang only, its own sanitizer build of the config module;
+# UBSan does not recover, so undefined behaviour is a crash the fuzzer saves. `make fuzz` runs
+# it FUZZ_TIME seconds on a copy of the seeds (new inputs: build/fuzz-corpus, crashes:
+# build/fuzz-artifacts); tests/fuzz/run.sh is the bounded run of `make test`.
+FUZZ_TIME  ?= 300
+FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	      -fno-omit-frame-pointer
+FUZZ_SRCS  := tests/fuzz/fuzz_config.c $(CONFIG_SRCS) user/maglev/maglev.c
+FUZZ_ARGS  := -timeout=10 -rss_limit_mb=2048 -dict=tests/fuzz/fuzz_config.dict \
+	      -artifact_prefix=$(BUILD)/fuzz-artifacts/
+
+.PHONY: fuzz
+$(BUILD)/fuzz_config: $(FUZZ_SRCS) $(USER_HDRS) $(ABI)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser $(FUZZ_SAN) \
+		-g -O1 $(FUZZ_SRCS) -ljansson -o $@
+
+fuzz: $(BUILD)/fuzz_config
+	$(Q)mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-artifacts
+	$(Q)cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
+	$(Q)$(BUILD)/fuzz_config -max_total_time=$(FUZZ_TIME) $(FUZZ_ARGS) $(BUILD)/fuzz-corpus
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -92,4 +92,22 @@ struct {
 	__type(value, __u32);
 } tx_ports SEC(".maps");
 
+/*
+ * The balancer reads neither of these two: they are limpetd's records, declared here so that
+ * they are created, pinned and adopted with the maps they describe (abi.h).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_meta);
+} meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_owners);
+} owners SEC(".maps");
+
 #endif /* LIMPET_MAPS_H */

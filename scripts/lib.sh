@@ -64,10 +64,11 @@ clients() {
 verdicts() {
 	in_lb bpftool -j map dump pinned "/sys/fs/bpf/limpet/$1/verdicts" | tr '{}' '\n\n' |
 		awk -F'[:,]' '/"key"/ { k = $2 + 0 } /"packets"/ { n[k] += $2 }
-		END { split("tx redirect pass_not_vip pass_parse_error pass_unsupported " \
-			    "pass_fragment pass_l7 pass_fib_miss drop_acl drop_no_server " \
-			    "drop_too_big drop_encap", name, " ")
-		      for (i = 1; i <= 12; i++) print name[i], n[i - 1] + 0 }'
+		END { m = split("tx redirect pass_not_vip pass_parse_error pass_unsupported " \
+				"pass_fragment pass_l7 pass_fib_fwd_disabled pass_fib_no_route " \
+				"pass_fib_no_neigh pass_fib_offlink pass_fib_other drop_acl " \
+				"drop_no_server drop_too_big drop_encap", name, " ")
+		      for (i = 1; i <= m; i++) print name[i], n[i - 1] + 0 }'
 }
 
 # client_base4 N / client_base6 N: the rig's N-th client source address (1-based)

@@ -14,7 +14,9 @@
 #   P-sw   bridge br0
 #   P-c    client  c0  198.18.0.2/16 2001:2::2/64, N extra sources 198.18.64.0+i, 2001:2::40:i
 #   P-lb   LB      lb0 198.18.0.1/16 2001:2::1/64 (forwarding on); with --lb-ports 2 also lb1
-#                  198.18.0.3/16, and backend 3 is routed through lb1 (a second egress port)
+#                  198.18.0.3/16, and backend 3 is routed through lb1 (a second egress port);
+#                  198.18.3.0/24 and 2001:2:0:300::/64 are routed via backend 1 (an off-link
+#                  server network, for the FIB tests: dsr cannot reach it)
 #   P-bK   backend eth0 198.18.1.(10+K)/16 2001:2::1:(10+K)/64, MAC 02:00:00:00:01:K;
 #          routes to the extra client sources via the client's main address
 #   VIPs   198.18.100.0/24 and 2001:2:0:100::/64, routed by the client to the LB
@@ -127,6 +129,8 @@ do_up() {
 	in_ns lb ip addr add 2001:2::1/64 dev lb0 nodad
 	in_ns lb sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	in_ns lb ip route add 198.18.3.0/24 via 198.18.1.11
+	in_ns lb ip -6 route add 2001:2:0:300::/64 via 2001:2::1:11
 	if [ "$lb_ports" -eq 2 ]; then
 		veth lb lb1 02:00:00:00:00:03
 		lb_port_pass lb1

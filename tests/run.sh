@@ -31,6 +31,9 @@ rig() { ./scripts/rig.sh run "$@"; }
 
 suite "maglev (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_maglev
 suite "config (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_config
+suite "config edit and diff (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_edit
+suite "metrics (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_metrics
+suite "fuzz (libFuzzer, 30 s)" tests/fuzz/run.sh 30
 suite "apply (unit, balancer loaded in the rig LB)" rig --backends 9 --static-neigh -- \
 	scripts/rig.sh exec lb env CMOCKA_MESSAGE_OUTPUT=TAP build/test_apply
 suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- \
@@ -38,6 +41,7 @@ suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- 
 
 suite "limpet-backend and namesrv (rig)" tests/e2e/test_backend.sh
 suite "limpetd end to end (rig)" tests/e2e/test_limpetd.sh
+suite "limpetctl (e2e)" tests/e2e/test_ctl.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

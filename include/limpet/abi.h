@@ -11,6 +11,14 @@
 
 #include <linux/types.h>
 
+/*
+ * Version of everything below as the maps hold it. A limpetd adopts a pinned dataplane only if
+ * its meta map says this version: libbpf checks each map's type and sizes when it reuses a
+ * pin, not what the bytes mean. Bump it whenever a layout, a key's encoding or the meaning of
+ * a value (a flag, a reason index) changes.
+ */
+#define LB_ABI_VERSION		1
+
 /* --- limits ----------------------------------------------------------------------------- */
 #define LB_FARMS_MAX		1024	/* farm slots in the farms map (a used one holds ~164 KiB) */
 #define LB_FARM_SERVERS_MAX	1024	/* servers per farm (ring entries are __u16 slots) */
@@ -78,7 +86,7 @@ struct lb_server {
 	__u8 family;		/* LB_V4 or LB_V6 */
 	__u8 flags;		/* LB_SERVER_F_* */
 	__u16 __pad;
-	__u32 __pad2;
+	__u32 id;		/* serverId: a limpetd adopting the maps rebuilds its books from it */
 };
 _Static_assert(sizeof(struct lb_server) == 32, "lb_server layout");
 
@@ -170,13 +178,48 @@ enum lb_reason {
 	LB_R_UNSUPPORTED,	/* passed: IPv6 extension header, IP options we do not walk */
 	LB_R_FRAG,		/* passed: non-first fragment for a farm not keyed by source */
 	LB_R_L7,		/* passed: http frontend, for the L7 proxy */
-	LB_R_FIB_MISS,		/* passed: no route or no neighbour for the server */
+	/* passed, the FIB lookup towards the server failed; split by its answer, since each
+	 * has another fix (limpetd names it when they appear) */
+	LB_R_FIB_FWD_DISABLED,	/* IP forwarding is off on the ingress device */
+	LB_R_FIB_NO_ROUTE,	/* no route, or a blackhole/unreachable/prohibit/local one */
+	LB_R_FIB_NO_NEIGH,	/* route found, the next hop's MAC is not resolved */
+	LB_R_FIB_OFFLINK,	/* dsr server reached through a router: it must be on-link */
+	LB_R_FIB_OTHER,		/* no source address (ipip), lwt route, egress not in tx_ports */
 	LB_R_ACL,		/* dropped: source not in allowedSource */
 	LB_R_NO_SERVER,		/* dropped: farm missing or without an eligible server */
 	LB_R_TOO_BIG,		/* dropped: encapsulated packet exceeds the egress MTU */
 	LB_R_ENCAP,		/* dropped: no headroom to encapsulate (frame already changed) */
 	LB_R_MAX
 };
+
+/* --- meta: what the pinned dataplane is (one entry; not read by the balancer) --------------- */
+struct lb_meta {
+	__u32 abi_version;	/* LB_ABI_VERSION of its creator; the first field in every version */
+	__u32 sticky_buckets;	/* max_entries of sticky (a power of two) */
+	__u32 conn_max;		/* max_entries of conns */
+	__u32 insert_rate;	/* the balancer's insert_rate: new entries per CPU per second */
+};
+_Static_assert(sizeof(struct lb_meta) == 16, "lb_meta layout");
+
+/*
+ * --- owners: which config object holds each farm and frontend slot (one entry) ---------------
+ * Not read by the balancer: limpetd's record, pinned with the maps and rewritten whole after
+ * every successful apply, so that a limpetd adopting them gives each farm and frontend the
+ * slot its servers' keys, sticky entries and counters belong to.
+ */
+struct lb_owner {
+	__u32 id;		/* farmId or frontendId */
+	__u8 proto;		/* its layer: IPPROTO_TCP or IPPROTO_UDP; 0: the slot is free */
+	__u8 __pad[3];
+};
+_Static_assert(sizeof(struct lb_owner) == 8, "lb_owner layout");
+
+struct lb_owners {
+	struct lb_owner farm[LB_FARMS_MAX];
+	struct lb_owner frontend[LB_FRONTENDS_MAX];
+};
+_Static_assert(sizeof(struct lb_owners) == 8 * (LB_FARMS_MAX + LB_FRONTENDS_MAX),
+	       "lb_owners layout");
 
 /* --- load-time knobs (const volatile rodata of the balancer) -------------------------------- */
 #define LB_STICKY_INSERTS_PER_SEC 100000 /* new sticky entries per CPU per second */

@@ -7,7 +7,8 @@
  *   bench_api measure SOCK SERVERS FARMS NAME
  *                                       against the limpetd serving that config on SOCK
  *
- * refresh: a PUT changes one server's weight in farm 1 (not timed), then POST …/refresh is
+ * refresh: a PUT changes server 1 of farm 1 between active and inactive (not timed; a weight
+ * change would leave a one-server farm's table as it was), then POST …/refresh is
  * timed from the call to the answer. refresh is synchronous: it answers once the farm's new
  * inner map is in the farms map, and this is confirmed by reading the pinned farms map back
  * (exactly one slot must hold a new inner map). Baseline: maglev_build() alone for that farm
@@ -195,7 +196,7 @@ static double maglev_ms(int per)
 	double t[REFRESHES];
 
 	for (int i = 0; i < per; i++)
-		ms[i] = (struct maglev_server){ .id = i + 1, .weight = i ? 1 : 2, .eligible = true };
+		ms[i] = (struct maglev_server){ .id = i + 1, .weight = 1, .eligible = i > 0 };
 	for (int r = 0; r < REFRESHES; r++) {
 		double t0 = now_us();
 
@@ -226,7 +227,7 @@ static int do_measure(const char *sock, int servers, int farms, const char *name
 		double t0;
 
 		snprintf(url, sizeof(url), "%s/tcp/farm/1/server/1", base);
-		snprintf(body, sizeof(body), "{\"weight\": %d}", r % 2 ? 1 : 2);
+		snprintf(body, sizeof(body), "{\"status\": \"%s\"}", r % 2 ? "active" : "inactive");
 		if (request(c, "PUT", url, body) != 200) {
 			fprintf(stderr, "bench_api: PUT %s failed\n", url);
 			return 1;
@@ -251,7 +252,7 @@ static int do_measure(const char *sock, int servers, int farms, const char *name
 	curl_easy_cleanup(c);
 	mg = maglev_ms(per);
 	p50 = quantile(t, REFRESHES, 0.5);	/* sorts t */
-	printf("refresh, %d servers in %d farm%s, one weight changed: median %.2f ms "
+	printf("refresh, %d servers in %d farm%s, one server's status changed: median %.2f ms "
 	       "(min %.2f, max %.2f); maglev_build of that farm alone: %.2f ms\n", servers, farms,
 	       farms == 1 ? "" : "s", p50, t[0], t[REFRESHES - 1], mg);
 	printf("BENCH api.refresh_%s value=%.3f unit=ms baseline=%.3f ratio=%.2f\n", name, p50,

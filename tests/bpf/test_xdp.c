@@ -4,13 +4,18 @@
  * counted reason and the output bytes, then the stickiness properties over many sources.
  * Runs in the rig's LB namespace (scripts/rig.sh --lb-ports 2 --static-neigh): the FIB
  * lookups need its routes and neighbours. Backend k is 198.18.1.(10+k) / 2001:2::1:(10+k)
- * with MAC 02:00:00:00:01:0k; backend 3 is routed through lb1 (devmap redirect).
+ * with MAC 02:00:00:00:01:0k; backend 3 is routed through lb1 (devmap redirect); backend 1
+ * is the router to 198.18.3.0/24 and 2001:2:0:300::/64 (off-link servers). The forwarding
+ * cases turn lb0's forwarding sysctls off for a moment: nothing else may use that rig.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -683,6 +688,145 @@ static void test_null_flows_stay(void)
 	tap_end("null stickiness: established flows stay, a disabled server's flows move");
 }
 
+/* --- census of the sticky and connection tables ------------------------------------------ */
+#define CENSUS_N	1000
+#define F_CENSUS	16	/* farm slots past both families' */
+#define F_CENSUS_NULL	17
+
+enum { V_CENSUS = V_ODD + 1, V_CENSUS_NULL };
+
+/* Backends first..3 as server ids id0 + k (keys no other farm has), behind VIP n. */
+static int census_farm(uint32_t slot, int n, uint8_t stickiness, uint32_t timeout, uint32_t id0,
+		       int first)
+{
+	struct dp_server sv[NBACKENDS];
+	struct dp_farm f = { .slot = slot, .seed = SEED, .timeout = timeout,
+			     .stickiness = stickiness, .forwarding = LB_FWD_DSR, .servers = sv };
+	int err;
+
+	for (int k = first; k <= NBACKENDS; k++) {
+		sv[f.nservers] = (struct dp_server){ .id = id0 + k, .family = LB_V4,
+						     .weight = weights[k - 1], .eligible = true };
+		backend_addr(LB_V4, k, sv[f.nservers++].addr);
+	}
+	err = dataplane_farm_set(dp, &f);
+	return err ?: add_vip(LB_V4, n, slot, 80, 80, 0, false);
+}
+
+/* The census names, for each server id0 + k, as many entries as packets went to backend k. */
+static void census_check(const struct dp_census *c, uint32_t slot, uint32_t id0, const int *sent,
+			 const char *what)
+{
+	for (int k = 1; k <= NBACKENDS; k++) {
+		uint32_t got = dp_census_count(c, dataplane_server_key(dp, slot, id0 + k));
+
+		CHECK(got == (uint32_t)sent[k], "%s: server %u: want %d entries, got %u", what,
+		      id0 + k, sent[k], got);
+	}
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void test_sticky_census(void)
+{
+	/* past a 1 s timeout on a seconds clock, whatever the phase of the second */
+	const struct timespec expire = { .tv_sec = 2, .tv_nsec = 200 * 1000 * 1000 };
+	struct dp_census before = { 0 }, c = { 0 }, later = { 0 };
+	int sent[NBACKENDS + 1] = { 0 }, none[NBACKENDS + 1] = { 0 };
+	struct timespec t0;
+	double ms;
+
+	tap_begin();
+	if (!CHECK(!census_farm(F_CENSUS, V_CENSUS, LB_STICKY_SOURCE_IP, 1, 100, 1), "farm") ||
+	    !CHECK(!dataplane_sticky_census(dp, &before), "census before"))
+		goto out;
+	for (int i = 0; i < CENSUS_N; i++)
+		sent[pick(LB_V4, V_CENSUS, 90000 + i, 5000, ACK)]++;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!CHECK(!dataplane_sticky_census(dp, &c), "census"))
+		goto out;
+	ms = ms_since(&t0);
+	CHECK(!sent[0], "%d of %d sources not forwarded", sent[0], CENSUS_N);
+	census_check(&c, F_CENSUS, 100, sent, "sticky");
+	CHECK(c.entries == before.entries + CENSUS_N, "entries: want %llu + %d, got %llu",
+	      (unsigned long long)before.entries, CENSUS_N, (unsigned long long)c.entries);
+	CHECK(c.capacity == (uint64_t)LB_STICKY_BUCKETS * LB_STICKY_WAYS,
+	      "capacity: want %u, got %llu", LB_STICKY_BUCKETS * LB_STICKY_WAYS,
+	      (unsigned long long)c.capacity);
+	printf("# sticky census: %u buckets (%zu MiB) walked in %.1f ms\n", LB_STICKY_BUCKETS,
+	       (size_t)LB_STICKY_BUCKETS * sizeof(struct lb_sticky_bucket) >> 20, ms);
+	tap_end("sticky census: new sources counted by the server they went to");
+
+	tap_begin();
+	nanosleep(&expire, NULL);
+	if (CHECK(!dataplane_sticky_census(dp, &later), "census later")) {
+		census_check(&later, F_CENSUS, 100, none, "after the timeout");
+		CHECK(later.stale == c.stale + CENSUS_N && later.entries == c.entries - CENSUS_N,
+		      "want %d entries moved to stale, got entries %llu -> %llu, stale %llu -> "
+		      "%llu",
+		      CENSUS_N, (unsigned long long)c.entries, (unsigned long long)later.entries,
+		      (unsigned long long)c.stale, (unsigned long long)later.stale);
+	}
+	tap_end("sticky census: entries past their farm's timeout are stale (balancer's clock)");
+	goto done;
+out:
+	tap_end("sticky census: new sources counted by the server they went to");
+done:
+	dp_census_free(&before);
+	dp_census_free(&c);
+	dp_census_free(&later);
+}
+
+static void test_conn_census(void)
+{
+	struct dp_census before = { 0 }, c = { 0 }, after = { 0 };
+	int sent[NBACKENDS + 1] = { 0 }, kept[NBACKENDS + 1] = { 0 };
+
+	tap_begin();
+	if (!CHECK(!census_farm(F_CENSUS_NULL, V_CENSUS_NULL, LB_STICKY_NONE, 0, 200, 1), "farm") ||
+	    !CHECK(!dataplane_conn_census(dp, &before), "census before"))
+		goto out;
+	for (int i = 0; i < CENSUS_N; i++)
+		sent[pick(LB_V4, V_CENSUS_NULL, 7, 20000 + i, ACK)]++;
+	if (!CHECK(!dataplane_conn_census(dp, &c), "census"))
+		goto out;
+	CHECK(!sent[0], "%d of %d flows not forwarded", sent[0], CENSUS_N);
+	census_check(&c, F_CENSUS_NULL, 200, sent, "conns");
+	CHECK(c.entries == before.entries + CENSUS_N, "entries: want %llu + %d, got %llu",
+	      (unsigned long long)before.entries, CENSUS_N, (unsigned long long)c.entries);
+	CHECK(c.capacity == LB_CONN_MAX, "capacity: want %u, got %llu", LB_CONN_MAX,
+	      (unsigned long long)c.capacity);
+	tap_end("connection census: new flows counted by the server they went to");
+
+	tap_begin();
+	kept[2] = sent[2];
+	kept[3] = sent[3];
+	if (CHECK(!census_farm(F_CENSUS_NULL, V_CENSUS_NULL, LB_STICKY_NONE, 0, 200, 2),
+		  "remove server 201") &&
+	    CHECK(!dataplane_conn_census(dp, &after), "census after")) {
+		census_check(&after, F_CENSUS_NULL, 200, kept, "server 201 removed");
+		CHECK(after.stale == c.stale + sent[1] && after.entries == c.entries - sent[1],
+		      "want server 201's %d flows stale, got entries %llu -> %llu, stale %llu -> "
+		      "%llu", sent[1], (unsigned long long)c.entries,
+		      (unsigned long long)after.entries, (unsigned long long)c.stale,
+		      (unsigned long long)after.stale);
+	}
+	tap_end("connection census: flows of a removed server are stale");
+	goto done;
+out:
+	tap_end("connection census: new flows counted by the server they went to");
+done:
+	dp_census_free(&before);
+	dp_census_free(&c);
+	dp_census_free(&after);
+}
+
 /* --- failure verdicts and counters ---------------------------------------------------- */
 static void test_odd_farm(const char *name, int family, const char *addr, bool eligible,
 			  uint8_t fwd, size_t payload, int want_action, enum lb_reason why)
@@ -714,6 +858,46 @@ static void test_odd_farm(const char *name, int family, const char *addr, bool e
 		      dataplane_reason_name(why));
 	}
 	tap_end(name);
+}
+
+/* Read the sysctl at path into old (NUL-terminated, newline cut), then write val. */
+static int sysctl_swap(const char *path, const char *val, char old[16])
+{
+	int fd = open(path, O_RDWR), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, old, 15, 0);
+	if (n <= 0)
+		err = n ? -errno : -EIO;
+	else
+		old[strcspn(old, "\n")] = old[n] = 0;
+	if (!err && pwrite(fd, val, strlen(val), 0) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* IP forwarding off on the ingress device: bpf_fib_lookup refuses to route, and the pass is
+ * counted as such (the sysctl is restored after: the other cases forward through lb0). */
+static void test_fwd_disabled(const char *name, int family, const char *addr)
+{
+	char path[64], was[16], off[16];
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv%d/conf/lb0/forwarding", family);
+	err = sysctl_swap(path, "0", was);
+	if (err) {
+		tap_begin();
+		CHECK(false, "turning %s off: %s", path, strerror(-err));
+		tap_end(name);
+		return;
+	}
+	test_odd_farm(name, family, addr, true, LB_FWD_DSR, 0, XDP_PASS, LB_R_FIB_FWD_DISABLED);
+	err = sysctl_swap(path, was, off);
+	if (err)
+		fprintf(stderr, "test_xdp: restoring %s to %s: %s\n", path, was, strerror(-err));
 }
 
 static void test_counters(void)
@@ -764,10 +948,23 @@ int main(void)
 	test_truncated("vlan tcp4 truncated at every length -> pass untouched", &truncv);
 	test_truncated("ipv6 first fragment truncated at every length -> pass untouched", &truncf);
 	test_malformed();
-	test_odd_farm("server without a neighbour entry -> pass, fib miss", LB_V4, "198.18.1.99",
-		      true, LB_FWD_DSR, 0, XDP_PASS, LB_R_FIB_MISS);
-	test_odd_farm("server off-link in dsr mode -> pass, fib miss", LB_V6, "2001:2:0:300::1",
-		      true, LB_FWD_DSR, 0, XDP_PASS, LB_R_FIB_MISS);
+	test_odd_farm("server without a neighbour entry -> pass, no neigh", LB_V4, "198.18.1.99",
+		      true, LB_FWD_DSR, 0, XDP_PASS, LB_R_FIB_NO_NEIGH);
+	test_odd_farm("ipv6 server without a neighbour entry -> pass, no neigh", LB_V6,
+		      "2001:2::1:99", true, LB_FWD_IPIP, 0, XDP_PASS, LB_R_FIB_NO_NEIGH);
+	test_odd_farm("server without a route -> pass, no route", LB_V4, "198.19.0.1", true,
+		      LB_FWD_IPIP, 0, XDP_PASS, LB_R_FIB_NO_ROUTE);
+	test_odd_farm("ipv6 server without a route -> pass, no route", LB_V6, "2001:2:0:400::1",
+		      true, LB_FWD_DSR, 0, XDP_PASS, LB_R_FIB_NO_ROUTE);
+	test_odd_farm("server behind a router in dsr mode -> pass, off-link", LB_V4, "198.18.3.1",
+		      true, LB_FWD_DSR, 0, XDP_PASS, LB_R_FIB_OFFLINK);
+	test_odd_farm("ipv6 server behind a router in dsr mode -> pass, off-link", LB_V6,
+		      "2001:2:0:300::1", true, LB_FWD_DSR, 0, XDP_PASS, LB_R_FIB_OFFLINK);
+	test_odd_farm("server behind a router in ipip mode is forwarded to the router", LB_V4,
+		      "198.18.3.1", true, LB_FWD_IPIP, 0, XDP_TX, LB_R_TX);
+	test_fwd_disabled("forwarding off on lb0 -> pass, fwd disabled", LB_V4, "198.18.1.12");
+	test_fwd_disabled("ipv6 forwarding off on lb0 -> pass, fwd disabled", LB_V6,
+			  "2001:2::1:12");
 	test_odd_farm("no eligible server -> drop", LB_V4, "198.18.1.11", false, LB_FWD_DSR, 0,
 		      XDP_DROP, LB_R_NO_SERVER);
 	test_odd_farm("ipip over the egress MTU -> drop, too big", LB_V4, "198.18.1.11", true,
@@ -775,6 +972,8 @@ int main(void)
 	test_odd_farm("ipip6 at the egress MTU is forwarded", LB_V6, "2001:2::1:11", true,
 		      LB_FWD_IPIP, 1500 - 48 - 40, XDP_TX, LB_R_TX);
 	test_counters();
+	test_sticky_census();
+	test_conn_census();
 	test_fragments_follow_source(LB_V4);
 	test_fragments_follow_source(LB_V6);
 	test_same_source_same_server(LB_V4);

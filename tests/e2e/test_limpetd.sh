@@ -117,13 +117,13 @@ t_neighbours() {
 	return 1
 }
 
-# every VIP packet of the run left by XDP_TX: none passed for a FIB miss or a parse error,
-# none dropped for any reason
+# every VIP packet of the run left by XDP_TX: none passed for a FIB miss (any pass_fib_*
+# reason) or a parse error, none dropped for any reason
 t_no_fib_miss() {
 	local v tx lost
 	v=$(verdicts e2e)
 	tx=$(awk '$1 == "tx" { print $2 }' <<<"$v")
-	lost=$(awk '$1 ~ /^drop_/ || $1 == "pass_fib_miss" || $1 == "pass_parse_error" { n += $2 }
+	lost=$(awk '$1 ~ /^drop_/ || $1 ~ /^pass_fib_/ || $1 == "pass_parse_error" { n += $2 }
 		    END { print n + 0 }' <<<"$v")
 	why="want tx > 5000 and 0 passed/dropped otherwise, got:"$'\n'"$v"
 	[ "${tx:-0}" -gt 5000 ] && [ "$lost" -eq 0 ]
@@ -230,6 +230,59 @@ t_stopped_clean() {
 	[ -z "$why" ]
 }
 
+# IP forwarding off on lb0 (both families: the config has IPv4 and IPv6 servers): limpetd
+# refuses to start with status 2, naming each switch, why and the command; attaches nothing
+t_fwd_refused() {
+	local out rc
+	in_lb sysctl -qw net.ipv4.conf.lb0.forwarding=0 net.ipv6.conf.lb0.forwarding=0
+	out=$(in_lb "$LIMPETD_BIN" --config "$cfg.ok" --iface lb0 --foreground \
+		--api "unix:$work/api.sock" 2>&1)
+	rc=$?
+	why="exit $rc (want 2), output: $out"
+	[ "$rc" -eq 2 ] && [[ $out == *"sysctl -w net.ipv4.conf.lb0.forwarding=1"* ]] &&
+		[[ $out == *"sysctl -w net.ipv6.conf.lb0.forwarding=1"* ]] &&
+		[[ $out == *"every client would time out"* ]] && [[ $out == *--set-forwarding* ]] &&
+		! in_lb ip link show lb0 | grep -q xdp && [ ! -e /sys/fs/bpf/limpet/e2e ] &&
+		[ ! -e /run/limpet/e2e.lock ] && [ "$(in_lb sysctl -n net.ipv4.conf.lb0.forwarding)" = 0 ]
+}
+
+# --set-forwarding: limpetd turns both switches on, logs each, starts and forwards
+t_fwd_set() {
+	local f
+	limpetd_start "$cfg.ok" --set-forwarding --api "unix:$work/api.sock" ||
+		{ why="limpetd did not start:"$'\n'"$(tail -5 "$LIMPETD_LOG")"; return 1; }
+	for f in net.ipv4.conf.lb0.forwarding net.ipv6.conf.lb0.forwarding; do
+		grep -q "lb0: set $f=1" "$LIMPETD_LOG" || why+="no log line for $f. "
+		[ "$(in_lb sysctl -n "$f")" = 1 ] || why+="$f still off. "
+	done
+	run_clients "$work/fw4.txt" http 198.18.100.1 1 32 3
+	sticky "$work/fw4.txt" || why+="IPv4 sources not served. "
+	run_clients "$work/fw6.txt" http 2001:2:0:100::1 1 32 3
+	sticky "$work/fw6.txt" || why+="IPv6 sources not served. "
+	[ -z "$why" ]
+}
+
+# forwarding turned off under the running limpetd: the passes are reported within seconds as
+# pass_fib_fwd_disabled, with the count and the command, in the log and in status
+t_fib_warning() {
+	local i line status rc
+	in_lb sysctl -qw net.ipv4.conf.lb0.forwarding=0
+	sleep 1.5	# the balancer's next hops are cached for up to a second
+	in_client bash -c 'for i in 1 2 3; do echo x >/dev/udp/198.18.100.1/80; done'
+	for ((i = 0; i < 30; i++)); do
+		line=$(grep "pass_fib_fwd_disabled: [0-9]* packets* to servers" "$LIMPETD_LOG")
+		[ -n "$line" ] && break
+		sleep 0.1
+	done
+	status=$(curl -s --unix-socket "$work/api.sock" http://limpet/ipLoadbalancing/e2e/status)
+	in_lb sysctl -qw net.ipv4.conf.lb0.forwarding=1
+	limpetd_stop
+	rc=$?
+	why="exit $rc; log: '$line'"$'\n'"status: $status"
+	[[ $line == *"sysctl -w net.ipv4.conf.lb0.forwarding=1"* ]] &&
+		[[ $status == *pass_fib_fwd_disabled* ]] && [ "$rc" -eq 0 ]
+}
+
 # generic (skb) XDP: the same forwarding through the kernel's generic hook
 t_generic() {
 	limpetd_start "$cfg.ok" --xdp-mode generic || { why="limpetd did not start"; return 1; }
@@ -320,9 +373,16 @@ tap "an established download survives a SIGHUP that changes weights" t_download
 tap "server set inactive: only its sources move" t_disable
 tap "server re-enabled: nobody moves, it gets new sources" t_enable
 tap "an invalid config on SIGHUP is rejected, the running one stays" t_bad_hup
-tap "every client packet was forwarded by XDP: no FIB miss, parse error or drop" t_no_fib_miss
+tap "every client packet was forwarded by XDP: no pass_fib_*, parse error or drop" t_no_fib_miss
 tap "a second limpetd for the same service refuses to start" t_second_instance
 tap "SIGTERM detaches, unpins and removes what limpetd added" t_stopped_clean
+tap "IP forwarding off on lb0: limpetd exits 2 naming the sysctls, attaches nothing" \
+	t_fwd_refused
+tap "--set-forwarding: limpetd turns forwarding on, logs it, starts and forwards" t_fwd_set
+tap "forwarding turned off at run time: reported as pass_fib_fwd_disabled with the fix" \
+	t_fib_warning
+limpetd_stop >/dev/null 2>&1
+in_lb sysctl -qw net.ipv4.conf.lb0.forwarding=1 net.ipv6.conf.lb0.forwarding=1
 tap "--xdp-mode generic: attached in skb mode, sources stay sticky (ipip)" t_generic
 echo "1..$n"
 [ "$failed" -eq 0 ]

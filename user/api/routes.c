@@ -318,8 +318,10 @@ void api_route(struct service *svc, const struct api_request *rq, struct api_ans
 
 		do_service(svc, *rest ? rest + 1 : rest, rq, ans);
 	} else if (!strncmp(url, API_ROOT "/", sizeof(API_ROOT))) {
-		api_error(ans, 404, NOT_FOUND, "no service \"%.64s\" here (this limpetd serves \"%s\")",
-			  url + sizeof(API_ROOT), name);
+		const char *asked = url + sizeof(API_ROOT);
+
+		api_error(ans, 404, NOT_FOUND, "no service \"%.*s\" here (this limpetd serves \"%s\")",
+			  (int)strcspn(asked, "/") > 64 ? 64 : (int)strcspn(asked, "/"), asked, name);
 	} else {
 		api_error(ans, 404, NOT_FOUND, "no such path: %.200s", url);
 	}

@@ -23,6 +23,7 @@ struct applier {
 	struct slots slots;		/* of the applied config: changed only by a successful apply */
 	struct slots next;		/* scratch of apply_once: the slots being applied */
 	struct slot_owner want[LB_FRONTENDS_MAX];	/* scratch: owners wanted by the config */
+	struct lb_owners rec;		/* scratch: slots as the dataplane records them */
 	const struct config *applied;	/* borrowed: the caller keeps it alive until next apply */
 };
 
@@ -248,6 +249,29 @@ static int farm_del(struct dataplane *dp, uint32_t slot)
 	return err == -ENOENT ? 0 : err;
 }
 
+/* A slot's owner as the dataplane records it, for a limpetd that adopts it (applier_adopt). */
+static struct lb_owner owner_record(const struct slot_owner *o)
+{
+	if (!o->used)
+		return (struct lb_owner){ 0 };
+	return (struct lb_owner){ .id = o->id,
+				  .proto = o->layer == CFG_UDP ? IPPROTO_UDP : IPPROTO_TCP };
+}
+
+/* An owner from the dataplane's record: -EPROTO for a layer limpet does not put there. */
+static int owner_recorded(const struct lb_owner *o, struct slot_owner *out)
+{
+	*out = (struct slot_owner){ 0 };
+	if (!o->proto)
+		return 0;
+	if (o->proto != IPPROTO_TCP && o->proto != IPPROTO_UDP)
+		return -EPROTO;
+	*out = (struct slot_owner){
+		.used = true, .layer = o->proto == IPPROTO_UDP ? CFG_UDP : CFG_TCP, .id = o->id,
+	};
+	return 0;
+}
+
 static bool same_owner(const struct slot_owner *a, const struct slot_owner *b)
 {
 	return a->used == b->used && (!a->used || (a->layer == b->layer && a->id == b->id));
@@ -303,6 +327,13 @@ static int apply_once(struct applier *ap, struct dataplane *dp, const struct con
 	free(comp.vips);
 	free(comp.acls);
 	if (!err) {
+		for (size_t s = 0; s < LB_FARMS_MAX; s++)
+			ap->rec.farm[s] = owner_record(&next->farm[s]);
+		for (size_t s = 0; s < LB_FRONTENDS_MAX; s++)
+			ap->rec.frontend[s] = owner_record(&next->frontend[s]);
+		err = dataplane_owners_save(dp, &ap->rec);
+	}
+	if (!err) {
 		ap->slots = *next;
 		return 0;
 	}
@@ -324,6 +355,25 @@ int applier_apply(struct applier *ap, struct dataplane *dp, const struct config 
 	}
 	if (ap->applied && apply_once(ap, dp, ap->applied, &ignored))
 		pr_err("reverting to the previous config failed too: the dataplane may be mixed");
+	return err;
+}
+
+int applier_adopt(struct applier *ap, const struct dataplane *dp)
+{
+	struct slots *sl = &ap->slots;
+	int err = dataplane_owners_load(dp, &ap->rec);
+
+	for (size_t s = 0; s < LB_FARMS_MAX && !err; s++) {
+		err = owner_recorded(&ap->rec.farm[s], &sl->farm[s]);
+		/* a farm no record names: an apply put it there and was cut short. An owner
+		 * that is no config's (layer CFG_LAYERS) makes the next apply remove it. */
+		if (!err && !sl->farm[s].used && dataplane_has_farm(dp, s))
+			sl->farm[s] = (struct slot_owner){ .used = true, .layer = CFG_LAYERS, .id = s };
+	}
+	for (size_t s = 0; s < LB_FRONTENDS_MAX && !err; s++)
+		err = owner_recorded(&ap->rec.frontend[s], &sl->frontend[s]);
+	if (err)
+		memset(sl, 0, sizeof(*sl));
 	return err;
 }
 

@@ -27,6 +27,15 @@ void applier_free(struct applier *ap);
 int applier_apply(struct applier *ap, struct dataplane *dp, const struct config *cfg,
 		  struct apply_counts *counts);
 
+/*
+ * Take over the slots an earlier limpetd's applier recorded in the dataplane it adopted, so
+ * that the next apply keeps every farm and frontend in the slot its sticky entries and
+ * counters belong to (an unchanged farm is then not even swapped). Call before the first
+ * apply. A farm the dataplane holds in a slot the record leaves free (an apply cut short) is
+ * removed by the next apply.
+ */
+int applier_adopt(struct applier *ap, const struct dataplane *dp);
+
 /* A server takes traffic when it is active; a backup only while no server of its farm
  * that is not a backup is active (farm_primary_up). */
 bool farm_primary_up(const struct cfg_farm *f);

@@ -226,11 +226,14 @@ static void validate_frontends(struct pctx *px, enum cfg_layer l, const struct c
 {
 	const char *name = cfg_layer_name(l);
 	char path[PATH_LEN], p[PATH_LEN];
-	bool unsure = false;
+	bool unsure = false, follow;
 	int *fe_farm;
 
 	if (!lc->nfrontends)
 		return;
+	/* Each reference is a scan of the farms and each farm's families a scan of the
+	 * frontends: past the limits (which validate_limits reports) they are not followed. */
+	follow = lc->nfarms <= PAIRWISE_MAX && lc->nfrontends <= PAIRWISE_MAX;
 	fe_farm = cfg_alloc_array(px, lc->nfrontends, sizeof(*fe_farm));
 	if (!fe_farm)
 		return;
@@ -255,7 +258,7 @@ static void validate_frontends(struct pctx *px, enum cfg_layer l, const struct c
 			}
 		}
 		fe_farm[i] = -1;
-		if (!fe->default_farm)
+		if (!fe->default_farm || !follow)
 			continue;
 		fe_farm[i] = cfg_farm_index(lc, fe->default_farm);
 		if (fe_farm[i] < 0 && !unsure) {
@@ -263,7 +266,7 @@ static void validate_frontends(struct pctx *px, enum cfg_layer l, const struct c
 			cfg_err_at(px, p, "no farm %u in %s", fe->default_farm, name);
 		}
 	}
-	if (l != CFG_HTTP) {
+	if (l != CFG_HTTP && follow) {
 		for (size_t i = 0; i < lc->nfrontends; i++)
 			if (fe_farm[i] >= 0 && lc->frontends[i].ports.n)
 				validate_ports(px, l, lc, i, (size_t)fe_farm[i]);

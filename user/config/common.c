@@ -32,6 +32,34 @@
 
 /* --- errors and paths -------------------------------------------------------------------- */
 
+/* Length of the UTF-8 sequence at s, 0 if it is not valid UTF-8 by jansson's rules (shortest
+ * form, no surrogate, at most U+10FFFF). Stops at a NUL, which is no continuation byte. */
+static size_t utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
 void cfg_err_at(struct pctx *px, const char *path, const char *fmt, ...)
 {
 	char *msg, *line, **grown;
@@ -48,10 +76,18 @@ void cfg_err_at(struct pctx *px, const char *path, const char *fmt, ...)
 	free(msg);
 	if (len < 0)
 		goto oom;
-	/* Messages quote user strings and end up in logs: no control characters. */
-	for (char *s = line; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	/* Messages quote user strings and end up in logs and in the API's JSON answers: no
+	 * control characters, and valid UTF-8 even where a quote cut a character short (jansson
+	 * refuses a string that is not, and the answer would lose the error). */
+	for (unsigned char *s = (unsigned char *)line; *s;) {
+		size_t n = utf8_len(s);
+
+		if (!n || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
+			*s++ = '?';
+			continue;
+		}
+		s += n;
+	}
 	if (!px->errs) {
 		free(line);
 		return;

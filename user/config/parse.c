@@ -512,8 +512,16 @@ static int ports_parse(struct pctx *px, const char *path, const char *s, struct 
 				return -EINVAL;
 			}
 		}
-		for (unsigned long p = lo; p <= hi; p++)
-			set[p / 64] |= 1ull << (p % 64);
+		/* Whole words at once: a document of many wide ranges must not stall us. */
+		for (unsigned long p = lo; p <= hi;) {
+			if (!(p % 64) && hi - p >= 63) {
+				set[p / 64] = ~0ull;
+				p += 64;
+			} else {
+				set[p / 64] |= 1ull << (p % 64);
+				p++;
+			}
+		}
 		if (!*end)
 			break;
 		t = end + 1;
@@ -532,8 +540,16 @@ static int ports_parse(struct pctx *px, const char *path, const char *s, struct 
 			if (!(set[p / 64] & (1ull << (p % 64))))
 				continue;
 			lo = p;
-			while (p + 1 <= 65535 && set[(p + 1) / 64] & (1ull << ((p + 1) % 64)))
-				p++;
+			while (p + 1 <= 65535) {
+				uint32_t q = p + 1;
+
+				if (!(q % 64) && set[q / 64] == ~0ull)
+					p += 64;
+				else if (set[q / 64] & (1ull << (q % 64)))
+					p++;
+				else
+					break;
+			}
 			if (pass) {
 				out->range[n].lo = (uint16_t)lo;
 				out->range[n].hi = (uint16_t)p;

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+
 #include "daemon/attach.h"
 #include "common/log.h"
 
@@ -23,27 +25,72 @@ const char *attach_mode_name(enum xdp_attach_mode m)
 	return m == XDP_MODE_NATIVE ? "native" : m == XDP_MODE_SKB ? "generic" : "?";
 }
 
-int attach_clear_stale(int ifindex, const char *name)
+/* The kernel's id of the program fd; 0 (no program has it) for fd -1. */
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
+}
+
+static bool stale(struct xdp_program *p, const char *name, uint32_t keep)
+{
+	return p && !strcmp(xdp_program__name(p), name) && xdp_program__id(p) != keep;
+}
+
+int attach_clear_stale(int ifindex, const char *name, int keep_fd)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *p = NULL;
+	uint32_t keep = prog_id(keep_fd);
 	int n = 0;
 
 	if (libxdp_get_error(mp))
 		return 0;	/* nothing attached */
 	if (xdp_multiprog__is_legacy(mp)) {
-		p = xdp_multiprog__main_prog(mp);
-		if (p && !strcmp(xdp_program__name(p), name) && !xdp_multiprog__detach(mp))
+		if (stale(xdp_multiprog__main_prog(mp), name, keep) && !xdp_multiprog__detach(mp))
 			n++;
 	} else {
 		while ((p = xdp_multiprog__next_prog(p, mp))) {
-			if (!strcmp(xdp_program__name(p), name) &&
+			if (stale(p, name, keep) &&
 			    !xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0))
 				n++;
 		}
 	}
 	xdp_multiprog__close(mp);
 	return n;
+}
+
+int attach_adopt(int prog_fd, int ifindex, struct attachment *a)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p = NULL;
+	uint32_t id = prog_id(prog_fd);
+	bool found = false;
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	if (libxdp_get_error(mp))
+		return 0;	/* nothing attached */
+	if (xdp_multiprog__is_legacy(mp))
+		found = xdp_program__id(xdp_multiprog__main_prog(mp)) == id;
+	else
+		while (!found && (p = xdp_multiprog__next_prog(p, mp)))
+			found = xdp_program__id(p) == id;
+	if (found)
+		a->mode = xdp_multiprog__attach_mode(mp);
+	xdp_multiprog__close(mp);
+	if (!found)
+		return 0;
+	a->prog = xdp_program__from_fd(prog_fd);
+	err = libxdp_get_error(a->prog);
+	if (err) {
+		a->prog = NULL;
+		return err;
+	}
+	a->ifindex = ifindex;
+	return 1;
 }
 
 static void log_dispatcher(int ifindex)

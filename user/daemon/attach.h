@@ -21,8 +21,13 @@ struct attachment {
 int attach_req_parse(const char *s, enum attach_req *out);
 const char *attach_mode_name(enum xdp_attach_mode m);
 
-/* Detach programs named `name` left on ifindex by a previous run; returns how many. */
-int attach_clear_stale(int ifindex, const char *name);
+/* Detach programs named `name` left on ifindex by a previous run, but for the program
+ * keep_fd (-1: none); returns how many. */
+int attach_clear_stale(int ifindex, const char *name, int keep_fd);
+/* If the loaded program prog_fd runs on ifindex (a limpetd that left its dataplane running
+ * attached it), take a handle on that attachment as attach_prog makes one: 1; 0 if it does
+ * not run there; -errno. */
+int attach_adopt(int prog_fd, int ifindex, struct attachment *a);
 /* Attach the loaded program prog_fd to ifindex; auto tries native, then generic. */
 int attach_prog(int prog_fd, int ifindex, enum attach_req req, struct attachment *a);
 void attach_release(struct attachment *a);

@@ -32,7 +32,9 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/attach.h"
+#include "daemon/fibwatch.h"
 #include "daemon/neigh.h"
+#include "daemon/preflight.h"
 #include "daemon/service.h"
 #include "daemon/state.h"
 #include "daemon/version.h"
@@ -56,8 +58,10 @@ struct options {
 	const char *token_file;
 	const char *metrics;
 	enum attach_req mode;
+	bool set_forwarding;
 	bool check_only;
 	bool foreground;
+	bool replace_dataplane;
 	int log_level;
 };
 
@@ -70,7 +74,9 @@ struct daemon {
 	char *token;
 	int api_fd, metrics_fd;		/* listening, until the servers take them over */
 	struct api_server *api, *metrics;
+	bool neigh_due;			/* servers' neighbours to check after this loop turn */
 	struct dataplane *dp;
+	bool adopted;			/* dp is the one an earlier limpetd left pinned */
 	struct applier *ap;
 	struct neigh_keeper *nk;
 	struct attachment att[MAX_IFACES];
@@ -91,8 +97,14 @@ static const struct opt_doc {
 	  "directory; if none, " DEFAULT_CONFIG ")" },
 	{ { "iface", required_argument, NULL, 'i' }, "IFACE[,IFACE...]",
 	  "devices to attach the balancer to (required)" },
+	{ { "set-forwarding", no_argument, NULL, 'F' }, NULL,
+	  "turn IP forwarding on where the balancer needs it (net.ipv4|ipv6.conf.IFACE.forwarding"
+	  " of the --iface devices) and log each change; without it limpetd refuses to start" },
 	{ { "xdp-mode", required_argument, NULL, 'm' }, "native|generic|auto",
 	  "XDP attach mode (default auto: native where the driver has it, else generic)" },
+	{ { "replace-dataplane", no_argument, NULL, 'R' }, NULL,
+	  "replace the dataplane an earlier limpetd left pinned instead of adopting it (needed "
+	  "when its ABI differs; sticky and connection tables start empty)" },
 	{ { "state-dir", required_argument, NULL, 's' }, "DIR",
 	  "where the applied config is saved as <serviceName>.json (default /var/lib/limpet)" },
 	{ { "api", required_argument, NULL, 'a' }, "unix:PATH|tcp:ADDR:PORT",
@@ -120,7 +132,9 @@ static void usage(FILE *out)
 		     "       limpetd --check [--config FILE]\n\n"
 		     "limpet load balancer daemon: XDP dataplane with source-IP stickiness, REST API\n"
 		     "with staged config and refresh (limpetctl). SIGHUP re-reads the config file\n"
-		     "and applies it; SIGTERM detaches, unpins and exits.\n\noptions:\n");
+		     "and applies it; SIGTERM detaches, unpins and exits. A dataplane left running\n"
+		     "(crash, kill -9, shutdown keeping it) is adopted with its sticky and\n"
+		     "connection tables: no client moves.\n\noptions:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		char left[64];
 
@@ -145,11 +159,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'i': o->ifaces = optarg; break;
+		case 'F': o->set_forwarding = true; break;
 		case 's': o->state_dir = optarg; break;
 		case 'a': o->api = optarg; break;
 		case 't': o->token_file = optarg; break;
 		case 'M': o->metrics = optarg; break;
 		case 'f': o->foreground = true; break;
+		case 'R': o->replace_dataplane = true; break;
 		case 'C': o->check_only = true; break;
 		case 'm':
 			if (attach_req_parse(optarg, &o->mode)) {
@@ -314,12 +330,13 @@ static void warn_probes(const struct config *cfg)
 					cfg_layer_name(l), i);
 }
 
-/* After every refresh: new servers get their neighbours resolved. */
+/* After every refresh: new servers get their neighbours resolved, once the answer is out
+ * (a netlink round trip per server would otherwise lengthen every refresh). */
 static void on_applied(void *arg, const struct config *cfg)
 {
 	struct daemon *d = arg;
 
-	config_for_each_server(cfg, keep_one, d->nk);
+	d->neigh_due = true;
 	warn_probes(cfg);
 }
 
@@ -368,37 +385,125 @@ static void detach_all(struct daemon *d)
 	}
 }
 
+/* The adopted program still runs on a device this limpetd is not given (--iface changed). */
+static void detach_elsewhere(struct daemon *d)
+{
+	struct if_nameindex *all = if_nameindex();
+	struct attachment a;
+
+	for (struct if_nameindex *n = all; n && n->if_index; n++) {
+		bool given = false;
+
+		for (int i = 0; i < d->nifaces && !given; i++)
+			given = !strcmp(d->ifname[i], n->if_name);
+		if (given || attach_adopt(dataplane_prog_fd(d->dp), n->if_index, &a) <= 0)
+			continue;
+		pr_info("%s: detaching the adopted program (not in --iface)", n->if_name);
+		attach_release(&a);
+	}
+	if_freenameindex(all);
+}
+
+/* Where the adopted program runs it stays, without a gap; elsewhere the program is attached. */
 static int attach_all(struct daemon *d)
 {
-	int fd = dataplane_prog_fd(d->dp), err;
+	int fd = dataplane_prog_fd(d->dp), err, kept;
 
 	for (int i = 0; i < d->nifaces; i++) {
 		int ifindex = if_nametoindex(d->ifname[i]);
-		int stale = attach_clear_stale(ifindex, "limpet_balancer");
+		struct attachment *a = &d->att[i];
 
-		if (stale)
-			pr_warn("%s: removed a limpet program left by an earlier run", d->ifname[i]);
 		err = dataplane_port_add(d->dp, ifindex);
+		kept = !err && d->adopted ? attach_adopt(fd, ifindex, a) : 0;
+		if (kept > 0) {
+			pr_info("%s: the adopted program stays attached (%s XDP)", d->ifname[i],
+				attach_mode_name(a->mode));
+			if (d->opt.mode != ATTACH_AUTO &&
+			    (d->opt.mode == ATTACH_GENERIC) != (a->mode == XDP_MODE_SKB))
+				pr_warn("%s: --xdp-mode asks for another mode; the adopted program "
+					"keeps its own (--replace-dataplane attaches anew)", d->ifname[i]);
+			preflight_xdp_mode(d->ifname[i], d->opt.mode, a->mode);
+			continue;
+		}
+		err = err ?: kept;
+		if (!err && attach_clear_stale(ifindex, "limpet_balancer", fd))
+			pr_warn("%s: removed a limpet program left by an earlier run", d->ifname[i]);
 		if (!err)
-			err = attach_prog(fd, ifindex, d->opt.mode, &d->att[i]);
+			err = attach_prog(fd, ifindex, d->opt.mode, a);
 		if (err) {
 			pr_err("attaching to %s: %s", d->ifname[i], strerror(-err));
 			return err;
 		}
-		pr_info("attached to %s (%s XDP)", d->ifname[i], attach_mode_name(d->att[i].mode));
+		pr_info("attached to %s (%s XDP)", d->ifname[i], attach_mode_name(a->mode));
+		preflight_xdp_mode(d->ifname[i], d->opt.mode, a->mode);
 	}
+	if (d->adopted)
+		detach_elsewhere(d);
 	return 0;
 }
 
-/* Pins from a run that died without cleaning up: the lock says nobody owns them. */
-static void clear_stale_pins(struct daemon *d)
+static int create_dataplane(struct daemon *d)
 {
-	struct stat st;
+	int err = dataplane_open(&d->dp, NULL);
 
-	if (stat(d->pin_dir, &st))
-		return;
-	pr_warn("%s: removing pins left by an earlier run", d->pin_dir);
-	dataplane_unpin(d->dp, d->pin_dir);
+	if (err)
+		return err;
+	mkdir(BPFFS "/limpet", 0700);
+	err = dataplane_pin(d->dp, d->pin_dir);
+	if (err) {
+		pr_err("pinning under %s: %s", d->pin_dir, strerror(-err));
+		d->pin_dir[0] = 0;
+	}
+	return err;
+}
+
+#define REPLACE_HINT	"start limpetd with --replace-dataplane to replace it (its sticky and " \
+			"connection tables are lost: clients may move)"
+
+/*
+ * A dataplane pinned under pin_dir was left running by an earlier limpetd (a crash, kill -9,
+ * a shutdown keeping it): adopt it with every sticky and connection entry, so that no client
+ * moves. One that cannot be adopted (another ABI) keeps running untouched, and limpetd stops,
+ * unless told to replace it.
+ */
+static int open_dataplane(struct daemon *d)
+{
+	struct dp_census sticky = { 0 }, conns = { 0 };
+	char why[256];
+	int err, nfarms;
+
+	if (dataplane_pinned(d->pin_dir) && d->opt.replace_dataplane) {
+		pr_warn("%s: replacing the dataplane pinned there (--replace-dataplane): sticky and "
+			"connection tables start empty", d->pin_dir);
+		err = dataplane_unpin(d->pin_dir);
+		if (err) {
+			pr_err("%s: removing the pins: %s", d->pin_dir, strerror(-err));
+			return err;
+		}
+	}
+	if (!dataplane_pinned(d->pin_dir))
+		return create_dataplane(d);
+	nfarms = dataplane_adopt(&d->dp, d->pin_dir, why);
+	if (nfarms < 0) {
+		pr_err("%s: cannot adopt the dataplane pinned there: %s. It keeps running as it is; "
+		       REPLACE_HINT, d->pin_dir, why);
+		return nfarms;
+	}
+	d->adopted = true;
+	err = applier_adopt(d->ap, d->dp);
+	if (err) {
+		pr_err("%s: reading the slot record of the pinned dataplane: %s; " REPLACE_HINT,
+		       d->pin_dir, strerror(-err));
+		return err;
+	}
+	if (dataplane_sticky_census(d->dp, &sticky) || dataplane_conn_census(d->dp, &conns))
+		pr_warn("%s: counting the adopted sticky and connection entries failed", d->pin_dir);
+	pr_info("adopted the dataplane pinned under %s (%d farm%s, %llu sticky entries and %llu "
+		"connections kept)", d->pin_dir, nfarms, nfarms == 1 ? "" : "s",
+		(unsigned long long)sticky.entries, (unsigned long long)conns.entries);
+	dp_census_free(&sticky);
+	dp_census_free(&conns);
+	return 0;
 }
 
 static int start(struct daemon *d)
@@ -409,20 +514,14 @@ static int start(struct daemon *d)
 	if (err)
 		return err;
 	err = mount_bpffs();
-	err = err ?: dataplane_open(&d->dp, NULL);
 	err = err ?: applier_new(&d->ap);
 	err = err ?: neigh_keeper_new(&d->nk);
 	if (err)
 		return err;
 	snprintf(d->pin_dir, sizeof(d->pin_dir), BPFFS "/limpet/%s", d->cfg->service_name);
-	clear_stale_pins(d);
-	mkdir(BPFFS "/limpet", 0700);
-	err = dataplane_pin(d->dp, d->pin_dir);
-	if (err) {
-		pr_err("pinning under %s: %s", d->pin_dir, strerror(-err));
-		d->pin_dir[0] = 0;
+	err = open_dataplane(d);
+	if (err)
 		return err;
-	}
 	err = apply_initial(d);
 	if (err)
 		return err;
@@ -450,9 +549,9 @@ static void stop(struct daemon *d, bool keep)
 	} else {
 		detach_all(d);
 		if (d->dp && d->pin_dir[0])
-			dataplane_unpin(d->dp, d->pin_dir);
+			dataplane_unpin(d->pin_dir);
 	}
-	neigh_keeper_free(d->nk);
+	neigh_keeper_free(d->nk, keep);
 	applier_free(d->ap);
 	dataplane_close(d->dp);
 	service_free(d->svc);
@@ -576,6 +675,7 @@ static int serve(struct daemon *d)
 {
 	struct service_env env = {
 		.dp = d->dp, .ap = d->ap, .state_dir = d->opt.state_dir, .pin_dir = d->pin_dir,
+		.adopted = d->adopted,
 		.interfaces = interfaces_json, .applied = on_applied, .arg = d,
 	};
 	int err = service_new(&d->svc, &env, d->cfg);
@@ -622,8 +722,10 @@ static int run(struct daemon *d, int sfd)
 	int epfd = epoll_create1(EPOLL_CLOEXEC), tfd, err, seconds = 0, stop = 0;
 	struct signalfd_siginfo si;
 	struct epoll_event ev[8];
+	struct fibwatch fw;
 	uint64_t expired;
 
+	fibwatch_init(&fw, d->ifname, d->nifaces);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL)) {
 		err = -errno;
@@ -647,9 +749,8 @@ static int run(struct daemon *d, int sfd)
 				api_server_run(d->api);
 				if (d->metrics)
 					api_server_run(d->metrics);
-				if (++seconds % NEIGH_REFRESH == 0)
-					config_for_each_server(service_applied_config(d->svc),
-							       keep_one, d->nk);
+				fibwatch_tick(&fw, d->svc, d->dp);
+				d->neigh_due |= ++seconds % NEIGH_REFRESH == 0;
 			} else if (ev[i].data.ptr == &sfd) {
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
@@ -662,6 +763,10 @@ static int run(struct daemon *d, int sfd)
 			} else {
 				api_server_run(ev[i].data.ptr);
 			}
+		}
+		if (d->neigh_due) {
+			config_for_each_server(service_applied_config(d->svc), keep_one, d->nk);
+			d->neigh_due = false;
 		}
 		if (!stop && service_stop_requested(d->svc)) {
 			drain(d);
@@ -692,6 +797,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (choose_config(&d))
 		return EXIT_USAGE;
+	/* before anything is touched: a host that would black-hole every client is refused */
+	if (preflight_check(d.cfg, d.ifname, d.nifaces, d.opt.set_forwarding)) {
+		stop(&d, false);
+		return EXIT_USAGE;
+	}
 	err = open_listeners(&d);
 	if (err) {
 		stop(&d, false);
@@ -714,14 +824,15 @@ int main(int argc, char **argv)
 
 	err = start(&d);
 	err = err ?: serve(&d);
+	/* a limpetd that fails leaves an adopted dataplane running, as it found it */
 	if (err) {
-		stop(&d, false);
+		stop(&d, d.adopted);
 		return EXIT_FAIL;
 	}
 	if (!d.opt.foreground) {
 		if (daemon(0, 0)) {
 			pr_err("daemon: %s", strerror(errno));
-			stop(&d, false);
+			stop(&d, d.adopted);
 			return EXIT_FAIL;
 		}
 		log_use_syslog("limpetd");

@@ -14,6 +14,12 @@
 #include "daemon/neigh.h"
 
 #define NL_BUF 8192
+/*
+ * NDA_PROTOCOL of the entries limpetd makes (`ip neigh` shows "proto 76"): what tells them
+ * from the operator's, so that a limpetd taking over from one that kept its dataplane running
+ * also takes over (and on SIGTERM removes) the entries that one left.
+ */
+#define NEIGH_PROTO_LIMPET 76
 
 struct hop {
 	uint8_t family;
@@ -25,7 +31,7 @@ struct neigh_keeper {
 	int fd;
 	uint32_t seq;
 	size_t n, cap;
-	struct hop *created;
+	struct hop *owned;	/* entries neigh_keeper_free removes (unless told to keep) */
 };
 
 struct nl_req {
@@ -118,8 +124,13 @@ static int route_hop(struct neigh_keeper *nk, uint8_t family, const uint32_t add
 	return hop->ifindex ? 0 : -ENETUNREACH;
 }
 
-/* Whether an entry exists that we should leave alone (permanent or already managed). */
-static bool neigh_is_kept(struct neigh_keeper *nk, const struct hop *hop)
+enum neigh_owner {
+	NEIGH_NONE,		/* none, or an ordinary one the kernel made: ours to manage */
+	NEIGH_LIMPET,		/* managed by a limpetd (this one or an earlier): ours */
+	NEIGH_OPERATOR,		/* permanent, or managed by someone else: left alone */
+};
+
+static enum neigh_owner neigh_owner(struct neigh_keeper *nk, const struct hop *hop)
 {
 	struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)),
 				    .nlmsg_type = RTM_GETNEIGH, .nlmsg_flags = NLM_F_REQUEST } };
@@ -127,6 +138,7 @@ static bool neigh_is_kept(struct neigh_keeper *nk, const struct hop *hop)
 	struct nlmsghdr *h;
 	struct ndmsg *nd;
 	struct rtattr *a;
+	bool managed = false, ours = false;
 	int err, len;
 
 	r.nd.ndm_family = af_of(hop->family);
@@ -134,16 +146,21 @@ static bool neigh_is_kept(struct neigh_keeper *nk, const struct hop *hop)
 	add_attr(&r, NDA_DST, hop->addr, alen(hop->family));
 	h = nl_talk(nk, &r, buf, &err);
 	if (!h)
-		return false;
+		return NEIGH_NONE;
 	nd = NLMSG_DATA(h);
 	if (nd->ndm_state & NUD_PERMANENT)
-		return true;
+		return NEIGH_OPERATOR;
 	len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*nd));
 	for (a = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd))); RTA_OK(a, len);
-	     a = RTA_NEXT(a, len))
-		if (a->rta_type == NDA_FLAGS_EXT && (*(uint32_t *)RTA_DATA(a) & NTF_EXT_MANAGED))
-			return true;
-	return false;
+	     a = RTA_NEXT(a, len)) {
+		if (a->rta_type == NDA_FLAGS_EXT)
+			managed = *(uint32_t *)RTA_DATA(a) & NTF_EXT_MANAGED;
+		else if (a->rta_type == NDA_PROTOCOL)
+			ours = *(uint8_t *)RTA_DATA(a) == NEIGH_PROTO_LIMPET;
+	}
+	if (!managed)
+		return NEIGH_NONE;
+	return ours ? NEIGH_LIMPET : NEIGH_OPERATOR;
 }
 
 static int neigh_manage(struct neigh_keeper *nk, const struct hop *hop)
@@ -153,6 +170,7 @@ static int neigh_manage(struct neigh_keeper *nk, const struct hop *hop)
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE },
 	};
 	uint32_t managed = NTF_EXT_MANAGED;
+	uint8_t proto = NEIGH_PROTO_LIMPET;
 	char buf[NL_BUF];
 	int err;
 
@@ -161,6 +179,7 @@ static int neigh_manage(struct neigh_keeper *nk, const struct hop *hop)
 	r.nd.ndm_state = NUD_NONE;
 	add_attr(&r, NDA_DST, hop->addr, alen(hop->family));
 	add_attr(&r, NDA_FLAGS_EXT, &managed, sizeof(managed));
+	add_attr(&r, NDA_PROTOCOL, &proto, sizeof(proto));
 	nl_talk(nk, &r, buf, &err);
 	return err;
 }
@@ -193,49 +212,53 @@ static bool hop_same(const struct hop *a, const struct hop *b)
 
 int neigh_keep(struct neigh_keeper *nk, uint8_t family, const uint32_t addr[4])
 {
+	enum neigh_owner owner;
 	struct hop hop;
 	int err = route_hop(nk, family, addr, &hop);
 
 	if (err)
 		return err;
-	if (neigh_is_kept(nk, &hop))
+	owner = neigh_owner(nk, &hop);
+	if (owner == NEIGH_OPERATOR)
 		return 0;
-	err = neigh_manage(nk, &hop);
-	if (err)
-		return err;
+	if (owner == NEIGH_NONE) {
+		err = neigh_manage(nk, &hop);
+		if (err)
+			return err;
+	}
 	for (size_t i = 0; i < nk->n; i++)
-		if (hop_same(&nk->created[i], &hop))
+		if (hop_same(&nk->owned[i], &hop))
 			return 0;
 	if (nk->n == nk->cap) {
 		size_t cap = nk->cap ? nk->cap * 2 : 16;
-		struct hop *c = realloc(nk->created, cap * sizeof(*c));
+		struct hop *c = realloc(nk->owned, cap * sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
-		nk->created = c;
+		nk->owned = c;
 		nk->cap = cap;
 	}
-	nk->created[nk->n++] = hop;
+	nk->owned[nk->n++] = hop;
 	return 0;
 }
 
-void neigh_keeper_free(struct neigh_keeper *nk)
+void neigh_keeper_free(struct neigh_keeper *nk, bool keep)
 {
 	if (!nk)
 		return;
-	for (size_t i = 0; i < nk->n; i++) {
+	for (size_t i = 0; i < nk->n && !keep; i++) {
 		struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)),
 					    .nlmsg_type = RTM_DELNEIGH,
 					    .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK } };
 		char buf[NL_BUF];
 		int err;
 
-		r.nd.ndm_family = af_of(nk->created[i].family);
-		r.nd.ndm_ifindex = nk->created[i].ifindex;
-		add_attr(&r, NDA_DST, nk->created[i].addr, alen(nk->created[i].family));
+		r.nd.ndm_family = af_of(nk->owned[i].family);
+		r.nd.ndm_ifindex = nk->owned[i].ifindex;
+		add_attr(&r, NDA_DST, nk->owned[i].addr, alen(nk->owned[i].family));
 		nl_talk(nk, &r, buf, &err);
 	}
 	close(nk->fd);
-	free(nk->created);
+	free(nk->owned);
 	free(nk);
 }

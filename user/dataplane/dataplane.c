@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,27 +8,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "balancer.skel.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/dataplane-int.h"
 #include "limpet/hash.h"
 #include "common/log.h"
 #include "maglev/maglev.h"
-
-/* What user space remembers of a farm: which server id holds which slot. */
-struct farm_book {
-	uint64_t digest;			/* of the lb_farm value in the map */
-	uint32_t nslots;			/* highest slot in use + 1 */
-	uint32_t id[LB_FARM_SERVERS_MAX];
-	uint32_t key[LB_FARM_SERVERS_MAX];	/* 0: slot free */
-	uint32_t stat[LB_FARM_SERVERS_MAX];
-};
-
-struct dataplane {
-	struct balancer *skel;
-	struct farm_book *farms[LB_FARMS_MAX];
-	uint8_t stat_used[LB_SERVER_STATS_MAX];
-	int ncpus;
-};
 
 static const char *const reason_names[LB_R_MAX] = {
 	[LB_R_TX] = "tx",
@@ -40,7 +21,11 @@ static const char *const reason_names[LB_R_MAX] = {
 	[LB_R_UNSUPPORTED] = "pass_unsupported",
 	[LB_R_FRAG] = "pass_fragment",
 	[LB_R_L7] = "pass_l7",
-	[LB_R_FIB_MISS] = "pass_fib_miss",
+	[LB_R_FIB_FWD_DISABLED] = "pass_fib_fwd_disabled",
+	[LB_R_FIB_NO_ROUTE] = "pass_fib_no_route",
+	[LB_R_FIB_NO_NEIGH] = "pass_fib_no_neigh",
+	[LB_R_FIB_OFFLINK] = "pass_fib_offlink",
+	[LB_R_FIB_OTHER] = "pass_fib_other",
 	[LB_R_ACL] = "drop_acl",
 	[LB_R_NO_SERVER] = "drop_no_server",
 	[LB_R_TOO_BIG] = "drop_too_big",
@@ -65,6 +50,7 @@ int dataplane_open(struct dataplane **dpp, const struct dataplane_opts *opts)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
+	dp->prog_fd = -1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	dp->skel = balancer__open();
 	if (!dp->skel) {
@@ -79,10 +65,13 @@ int dataplane_open(struct dataplane **dpp, const struct dataplane_opts *opts)
 		err = bpf_map__set_max_entries(dp->skel->maps.conns, opts->conn_max);
 	if (!err)
 		err = balancer__load(dp->skel);
+	if (!err)
+		err = dataplane_meta_init(dp);
 	if (err) {
 		pr_err("loading the balancer: %s", strerror(-err));
 		goto fail;
 	}
+	dp->prog_fd = bpf_program__fd(dp->skel->progs.limpet_balancer);
 	*dpp = dp;
 	return 0;
 fail:
@@ -95,6 +84,8 @@ void dataplane_close(struct dataplane *dp)
 	if (!dp)
 		return;
 	balancer__destroy(dp->skel);
+	if (dp->adopted && dp->prog_fd >= 0)
+		close(dp->prog_fd);
 	for (int i = 0; i < LB_FARMS_MAX; i++)
 		free(dp->farms[i]);
 	free(dp);
@@ -102,7 +93,7 @@ void dataplane_close(struct dataplane *dp)
 
 int dataplane_prog_fd(const struct dataplane *dp)
 {
-	return bpf_program__fd(dp->skel->progs.limpet_balancer);
+	return dp->prog_fd;
 }
 
 static uint32_t server_stamp(const struct dp_server *s)
@@ -231,6 +222,7 @@ static int farm_compile(const struct dp_farm *f, const struct farm_book *book,
 		memcpy(ls->addr, s->addr, sizeof(ls->addr));
 		ls->key = book->key[slot_of[i]];
 		ls->stat = book->stat[slot_of[i]];
+		ls->id = s->id;
 		ls->family = s->family;
 		ls->flags = s->eligible ? LB_SERVER_F_ELIGIBLE : 0;
 	}
@@ -269,7 +261,7 @@ static int farm_swap(struct dataplane *dp, uint32_t slot, const struct lb_farm *
 	return err;
 }
 
-static uint64_t farm_digest(const struct lb_farm *val)
+uint64_t farm_digest(const struct lb_farm *val)
 {
 	const uint64_t *w = (const uint64_t *)val;
 	uint64_t h = 0;
@@ -305,6 +297,7 @@ int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 		goto out;
 	err = farm_compile(&f, next, slot_of, val);
 	next->digest = farm_digest(val);
+	next->timeout = val->hdr.timeout;
 	/* an unchanged farm is not swapped: each swap waits for an RCU grace period */
 	if (!err && !(prev && prev->digest == next->digest))
 		err = farm_swap(dp, f.slot, val);
@@ -612,29 +605,4 @@ int dataplane_vip_stats(const struct dataplane *dp, uint32_t frontend, struct lb
 	if (frontend >= LB_FRONTENDS_MAX)
 		return -EINVAL;
 	return percpu_sum(dp, dp->skel->maps.stats_vip, frontend, out);
-}
-
-int dataplane_pin(struct dataplane *dp, const char *dir)
-{
-	char path[PATH_MAX];
-	int err;
-
-	err = bpf_object__pin_maps(dp->skel->obj, dir);
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "%s/limpet_balancer", dir);
-	err = bpf_program__pin(dp->skel->progs.limpet_balancer, path);
-	if (err)
-		bpf_object__unpin_maps(dp->skel->obj, dir);
-	return err;
-}
-
-void dataplane_unpin(struct dataplane *dp, const char *dir)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/limpet_balancer", dir);
-	bpf_program__unpin(dp->skel->progs.limpet_balancer, path);
-	bpf_object__unpin_maps(dp->skel->obj, dir);
-	rmdir(dir);
 }

@@ -82,10 +82,35 @@ int dataplane_acl_add(struct dataplane *dp, const struct dp_acl *a);
 /* Likewise for allowedSource prefixes: add all, then delete those not listed. */
 int dataplane_acl_sync(struct dataplane *dp, const struct dp_acl *a, size_t n);
 
+/* --- the dataplane in bpffs (pins.c) -------------------------------------------------------- */
+
 /* Pin every map and the program under dir (created if missing; DESIGN: one folder per
- * serviceName); unpin removes the pins and the folder. */
+ * serviceName). */
 int dataplane_pin(struct dataplane *dp, const char *dir);
-void dataplane_unpin(struct dataplane *dp, const char *dir);
+/* Remove dir (limpet's folder for one service) and every pin in it. */
+int dataplane_unpin(const char *dir);
+
+/* Whether anything is pinned under dir (a dataplane to adopt or replace). */
+bool dataplane_pinned(const char *dir);
+
+/*
+ * Adopt the dataplane an earlier limpetd left pinned under dir (a crash, kill -9, or a
+ * shutdown that kept it): its maps with every sticky and connection entry, and its program,
+ * which stays attached wherever it is. Its meta record must say LB_ABI_VERSION. The farm
+ * books are rebuilt from the farms map, so that each server keeps its key and counter, and an
+ * unchanged farm is not swapped again. Returns the number of farms it holds, or -errno with
+ * the reason in why: -EPROTO for another ABI (meta, a map's type or sizes, the program).
+ */
+int dataplane_adopt(struct dataplane **dpp, const char *dir, char why[256]);
+
+/*
+ * The applier's record of which config object holds each farm and frontend slot (abi.h
+ * lb_owners), kept with the maps for a limpetd that adopts them; all free in a new dataplane.
+ */
+int dataplane_owners_save(struct dataplane *dp, const struct lb_owners *o);
+int dataplane_owners_load(const struct dataplane *dp, struct lb_owners *o);
+/* Whether the farms map holds a farm in slot (as user space last set it, or found it). */
+bool dataplane_has_farm(const struct dataplane *dp, uint32_t slot);
 
 /* Allow redirects to ifindex (a device other than the one a packet came in on). */
 int dataplane_port_add(struct dataplane *dp, int ifindex);
@@ -96,5 +121,35 @@ int dataplane_server_stats(const struct dataplane *dp, uint32_t farm, uint32_t i
 			   struct lb_counter *out);
 int dataplane_vip_stats(const struct dataplane *dp, uint32_t frontend, struct lb_counter *out);
 const char *dataplane_reason_name(enum lb_reason r);
+
+/* --- census of the sticky and connection tables (stats.c) ----------------------------------- */
+
+struct dp_key_count {
+	uint32_t key;			/* lb_server.key */
+	uint32_t count;
+};
+
+/*
+ * Live entries per server key. A sticky entry is live while its `seen` is within its farm's
+ * stickinessTimeout on the dataplane's own clock; a connection entry while it exists (the LRU
+ * evicts). Entries naming no server of a current farm count as stale, not as entries. A sticky
+ * entry does not record its farm: a server with the same key in two farms (same id, address
+ * and slot) gets the entries of both.
+ */
+struct dp_census {
+	uint64_t entries;		/* live entries naming a current server: sum of counts */
+	uint64_t stale;			/* occupied: expired or naming no current server */
+	uint64_t capacity;		/* sticky: buckets * LB_STICKY_WAYS; conns: max_entries */
+	size_t nkeys;
+	struct dp_key_count *keys;	/* every current server key, ascending, counts may be 0 */
+};
+
+/* Walk the table (a full sticky walk copies buckets * 64 bytes) into *out; 0 or -errno.
+ * Release with dp_census_free(). */
+int dataplane_sticky_census(const struct dataplane *dp, struct dp_census *out);
+int dataplane_conn_census(const struct dataplane *dp, struct dp_census *out);
+/* Live entries naming key (dataplane_server_key()); 0 for a key the census does not know. */
+uint32_t dp_census_count(const struct dp_census *c, uint32_t key);
+void dp_census_free(struct dp_census *c);
 
 #endif /* LIMPET_DATAPLANE_H */

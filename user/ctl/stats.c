@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* stats: the dataplane's counters (GET …/stats) as tables. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ctl/cmd.h"
+#include "ctl/print.h"
+#include "ctl/table.h"
+
+/* Print t (taken over; NULL: no memory), after a blank line unless it is the first. */
+static int emit(struct table *t, bool first)
+{
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	if (!first)
+		putchar('\n');
+	err = table_print(t, stdout);
+	table_free(t);
+	return err;
+}
+
+/* Every verdict reason, in the dataplane's order: a drop is never hidden. */
+static struct table *verdicts(json_t *stats)
+{
+	static const char *const headers[] = { "VERDICT", "PACKETS", NULL };
+	struct table *t = table_new(headers);
+	const char *reason;
+	json_t *n;
+
+	if (t)
+		json_object_foreach(json_object_get(stats, "verdicts"), reason, n) {
+			table_cell(t, "%s", reason);
+			table_json(t, n);
+		}
+	return t;
+}
+
+static struct table *tables(json_t *stats)
+{
+	static const char *const headers[] = { "TABLE", "ENTRIES", "CAPACITY", NULL };
+	static const char *const names[] = { "sticky", "connections" };
+	struct table *t = table_new(headers);
+
+	for (size_t i = 0; t && i < sizeof(names) / sizeof(names[0]); i++) {
+		json_t *tab = json_object_get(stats, names[i]);
+
+		table_cell(t, "%s", names[i]);
+		table_json(t, json_object_get(tab, "entries"));
+		table_json(t, json_object_get(tab, "capacity"));
+	}
+	return t;
+}
+
+static struct table *frontends(json_t *stats)
+{
+	static const char *const headers[] = { "LAYER", "FRONTEND", "PACKETS", "BYTES", NULL };
+	struct table *t = table_new(headers);
+	json_t *fe;
+	size_t i;
+
+	if (t)
+		json_array_foreach(json_object_get(stats, "frontends"), i, fe) {
+			table_json(t, json_object_get(fe, "layer"));
+			table_json(t, json_object_get(fe, "frontendId"));
+			table_json(t, json_object_get(fe, "packets"));
+			table_json(t, json_object_get(fe, "bytes"));
+		}
+	return t;
+}
+
+/* A row per farm, its packets and bytes the sum of its servers', then a row per server. */
+static struct table *farms(json_t *stats)
+{
+	static const char *const headers[] = { "LAYER",	 "FARM",   "SERVER",   "PACKETS",
+					       "BYTES",	 "STICKY", "ELIGIBLE", NULL };
+	struct table *t = table_new(headers);
+	json_t *farm, *srv, *layer, *id;
+	size_t i, j;
+
+	if (!t)
+		return NULL;
+	json_array_foreach(json_object_get(stats, "farms"), i, farm) {
+		json_t *servers = json_object_get(farm, "servers");
+		long long packets = 0, bytes = 0;
+
+		layer = json_object_get(farm, "layer");
+		id = json_object_get(farm, "farmId");
+		json_array_foreach(servers, j, srv) {
+			packets += json_integer_value(json_object_get(srv, "packets"));
+			bytes += json_integer_value(json_object_get(srv, "bytes"));
+		}
+		table_json(t, layer);
+		table_json(t, id);
+		table_cell(t, "-");
+		table_cell(t, "%lld", packets);
+		table_cell(t, "%lld", bytes);
+		table_json(t, json_object_get(farm, "stickyEntries"));
+		table_cell(t, "-");
+		json_array_foreach(servers, j, srv) {
+			table_json(t, layer);
+			table_json(t, id);
+			table_json(t, json_object_get(srv, "serverId"));
+			table_json(t, json_object_get(srv, "packets"));
+			table_json(t, json_object_get(srv, "bytes"));
+			table_json(t, json_object_get(srv, "stickyEntries"));
+			table_json(t, json_object_get(srv, "eligible"));
+		}
+	}
+	return t;
+}
+
+int do_stats(struct ctx *ctx, int argc, char **argv)
+{
+	static struct table *(*const parts[])(json_t *) = { verdicts, tables, frontends, farms };
+	json_t *stats = NULL;
+	int err;
+
+	if (argc)
+		return usage_err(ctx, "unexpected argument '%s'", argv[0]);
+	err = svc_call(ctx, "GET", NULL, &stats, "/stats");
+	if (err)
+		return err;
+	if (ctx->json)
+		err = print_json(stats, stdout);
+	for (size_t i = 0; !ctx->json && !err && i < sizeof(parts) / sizeof(parts[0]); i++)
+		err = emit(parts[i](stats), i == 0);
+	json_decref(stats);
+	return err;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Internal to the dataplane module: included by its files (dataplane.c, pins.c, stats.c) only.
+ * The module's contract with the rest of limpet is dataplane.h.
+ */
+#ifndef LIMPET_DATAPLANE_INT_H
+#define LIMPET_DATAPLANE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "balancer.skel.h"
+#include "dataplane/dataplane.h"
+
+/* What user space remembers of a farm: which server id holds which slot. */
+struct farm_book {
+	uint64_t digest;			/* of the lb_farm value in the map */
+	uint32_t nslots;			/* highest slot in use + 1 */
+	uint32_t timeout;			/* stickinessTimeout in the map, seconds */
+	uint32_t id[LB_FARM_SERVERS_MAX];
+	uint32_t key[LB_FARM_SERVERS_MAX];	/* 0: slot free */
+	uint32_t stat[LB_FARM_SERVERS_MAX];
+};
+
+struct dataplane {
+	struct balancer *skel;
+	int prog_fd;			/* the balancer: the skeleton's, or the adopted pin's (owned) */
+	bool adopted;			/* maps and program are those an earlier limpetd pinned */
+	struct farm_book *farms[LB_FARMS_MAX];
+	uint8_t stat_used[LB_SERVER_STATS_MAX];
+	int ncpus;
+};
+
+/* The digest a farm's book keeps of its map value: equal values, equal digests. */
+uint64_t farm_digest(const struct lb_farm *val);
+/* Write the meta record of a dataplane just created (pins.c). */
+int dataplane_meta_init(struct dataplane *dp);
+
+#endif /* LIMPET_DATAPLANE_INT_H */
