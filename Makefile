@@ -188,7 +188,7 @@ $(BUILD)/bench_rig: tests/bench/bench_rig.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/
 
 $(BUILD)/bench_api: tests/bench/bench_api.c $(call obj,user/maglev/maglev.c)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -lbpf -lcurl -lmicrohttpd -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -lbpf -lcurl -lmicrohttpd -ljansson -lpthread -o $@
 
 # the config/API fuzzer (libFuzzer): clang only, its own sanitizer build of the config module;
 # UBSan does not recover, so undefined behaviour is a crash the fuzzer saves. `make fuzz` runs

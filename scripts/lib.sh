@@ -10,13 +10,15 @@ in_lb() { "$LIMPET_ROOT/scripts/rig.sh" exec lb "$@"; }
 in_client() { "$LIMPET_ROOT/scripts/rig.sh" exec client "$@"; }
 
 # limpetd_start CONFIG [ARGS...]: start limpetd on the LB's lb0 in the foreground, logging to
-# $LIMPETD_LOG; returns once it runs (0) or has exited (its status)
+# $LIMPETD_LOG; returns once it runs (0) or has exited (its status). CONFIG "": no --config
+# (limpetd restores the config last applied, from its state directory)
 limpetd_start() {
 	local config=$1 i
 	shift
+	[ -n "$config" ] && set -- --config "$config" "$@"
 	: >"$LIMPETD_LOG"
 	# rig.sh execs nsenter, which execs limpetd: $! is limpetd itself
-	"$LIMPET_ROOT/scripts/rig.sh" exec lb "$LIMPETD_BIN" --config "$config" --iface lb0 --foreground \
+	"$LIMPET_ROOT/scripts/rig.sh" exec lb "$LIMPETD_BIN" --iface lb0 --foreground \
 		--state-dir "/run/limpet-rig/$RIG_PREFIX.state" "$@" >>"$LIMPETD_LOG" 2>&1 &
 	LIMPETD_PID=$!
 	for ((i = 0; i < 100; i++)); do

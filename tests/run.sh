@@ -41,6 +41,8 @@ suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- 
 
 suite "limpet-backend and namesrv (rig)" tests/e2e/test_backend.sh
 suite "limpetd end to end (rig)" tests/e2e/test_limpetd.sh
+suite "hitless restart (rig)" tests/e2e/test_restart.sh
+suite "REST API end to end (rig)" tests/e2e/test_api.sh
 suite "limpetctl (e2e)" tests/e2e/test_ctl.sh
 
 echo "$passed passed, $failed failed"

@@ -86,7 +86,7 @@ struct lb_server {
 	__u8 family;		/* LB_V4 or LB_V6 */
 	__u8 flags;		/* LB_SERVER_F_* */
 	__u16 __pad;
-	__u32 id;		/* serverId: a limpetd adopting the maps rebuilds its books from it */
+	__u32 id;		/* serverId: what an adopting limpetd rebuilds its books from */
 };
 _Static_assert(sizeof(struct lb_server) == 32, "lb_server layout");
 
@@ -194,7 +194,7 @@ enum lb_reason {
 
 /* --- meta: what the pinned dataplane is (one entry; not read by the balancer) --------------- */
 struct lb_meta {
-	__u32 abi_version;	/* LB_ABI_VERSION of its creator; the first field in every version */
+	__u32 abi_version;	/* LB_ABI_VERSION of its creator; first in every version */
 	__u32 sticky_buckets;	/* max_entries of sticky (a power of two) */
 	__u32 conn_max;		/* max_entries of conns */
 	__u32 insert_rate;	/* the balancer's insert_rate: new entries per CPU per second */

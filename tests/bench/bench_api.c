@@ -29,6 +29,7 @@
 
 #include <bpf/bpf.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "limpet/abi.h"
@@ -75,7 +76,7 @@ static int do_config(int servers, int farms)
 		       f + 1);
 	printf("], \"farm\": [");
 	for (int f = 0; f < farms; f++) {
-		printf("%s{\"farmId\": %d, \"stickiness\": \"sourceIp\", \"server\": [", f ? ", " : "",
+		printf("%s{\"farmId\": %d, \"stickiness\": \"sourceIp\", \"forwarding\": \"ipip\", \"server\": [", f ? ", " : "",
 		       f + 1);
 		for (int s = 0; s < per; s++, g++)
 			printf("%s{\"serverId\": %d, \"address\": \"198.19.%d.%d\", \"weight\": 1}",
@@ -88,10 +89,18 @@ static int do_config(int servers, int farms)
 
 /* --- HTTP client ---------------------------------------------------------------------------- */
 
+/* The last answer's body (the refresh report is read back for its phases). */
+static char answer[1 << 16];
+static size_t answer_len;
+
 static size_t sink(char *p, size_t size, size_t n, void *arg)
 {
-	(void)p;
+	size_t room = sizeof(answer) - 1 - answer_len, len = size * n;
+
 	(void)arg;
+	memcpy(answer + answer_len, p, len < room ? len : room);
+	answer_len += len < room ? len : room;
+	answer[answer_len] = 0;
 	return size * n;
 }
 
@@ -104,12 +113,23 @@ static CURL *client(const char *sock)
 	return c;
 }
 
+/* A phase of the last refresh report, in ms (limpetd's own clock). */
+static double phase_ms(const char *name)
+{
+	json_t *doc = json_loads(answer, 0, NULL);
+	double v = json_real_value(json_object_get(json_object_get(doc, "phasesMs"), name));
+
+	json_decref(doc);
+	return v;
+}
+
 /* One request; its status, or -1 on a transport error. */
 static long request(CURL *c, const char *method, const char *url, const char *body)
 {
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	long status = -1;
 
+	answer_len = 0;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -213,7 +233,8 @@ static int do_measure(const char *sock, int servers, int farms, const char *name
 	static uint32_t before[LB_FARMS_MAX], after[LB_FARMS_MAX];
 	const char *base = "http://localhost/ipLoadbalancing/bench";
 	char url[256], base_sock[108], body[64];
-	double t[REFRESHES], p50, p99, b50, b99, mg;
+	double t[REFRESHES], p50, p99, b50, b99, mg, valid[REFRESHES], dpl[REFRESHES];
+	double save[REFRESHES];
 	int fd = bpf_obj_get(FARMS_PIN), per = servers / farms;
 	struct MHD_Daemon *bd;
 	CURL *c = client(sock);
@@ -240,6 +261,9 @@ static int do_measure(const char *sock, int servers, int farms, const char *name
 			return 1;
 		}
 		t[r] = (now_us() - t0) / 1e3;
+		valid[r] = phase_ms("validate");
+		dpl[r] = phase_ms("dataplane");
+		save[r] = phase_ms("save");
 		inner_ids(fd, after);
 		for (int s = 0; s < LB_FARMS_MAX; s++)
 			changed += before[s] != after[s];
@@ -255,6 +279,10 @@ static int do_measure(const char *sock, int servers, int farms, const char *name
 	printf("refresh, %d servers in %d farm%s, one server's status changed: median %.2f ms "
 	       "(min %.2f, max %.2f); maglev_build of that farm alone: %.2f ms\n", servers, farms,
 	       farms == 1 ? "" : "s", p50, t[0], t[REFRESHES - 1], mg);
+	printf("  where the time goes (medians, limpetd's clock): validate+diff %.2f ms, dataplane "
+	       "%.2f ms, save (write, fsync, rename, fsync dir) %.2f ms\n",
+	       quantile(valid, REFRESHES, 0.5), quantile(dpl, REFRESHES, 0.5),
+	       quantile(save, REFRESHES, 0.5));
 	printf("BENCH api.refresh_%s value=%.3f unit=ms baseline=%.3f ratio=%.2f\n", name, p50,
 	       mg, p50 / mg);
 

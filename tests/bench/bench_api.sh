@@ -12,8 +12,9 @@ sock=/run/limpet/bench.sock
 trap 'limpetd_stop >/dev/null 2>&1; rm -rf "$work" /sys/fs/bpf/limpet/bench /run/limpet/bench.lock' EXIT
 
 in_lb ip route replace 198.19.0.0/16 via 198.18.1.11
-# servers farms name
-for c in "1 1 1_server" "100 1 100_servers" "1000 1 1000_servers" "10000 1000 10k_servers"; do
+# "servers farms name;..." (BENCH_API_CASES picks some)
+IFS=';' read -ra cases <<<"${BENCH_API_CASES:-1 1 1_server;100 1 100_servers;1000 1 1000_servers;10000 1000 10k_servers}"
+for c in "${cases[@]}"; do
 	set -- $c
 	"$root/build/bench_api" config "$1" "$2" >"$work/bench.json"
 	limpetd_start "$work/bench.json" --api "unix:$sock" ||

@@ -25,7 +25,7 @@ api_port=8187
 svc=/ipLoadbalancing/api
 # whatever happens, no limpetd, pins, lock or socket of this test's services outlive it
 trap 'limpetd_stop >/dev/null 2>&1; rm -rf "$work" /sys/fs/bpf/limpet/api /sys/fs/bpf/limpet/api2 \
-	/run/limpet/api.lock /run/limpet/api2.lock "$sock"' EXIT
+	/run/limpet/api.lock /run/limpet/api2.lock "$sock" "$state"' EXIT
 cfg=$work/limpet.json
 n=0
 failed=0
@@ -223,7 +223,7 @@ t_socket_taken() {
 		why+="second limpetd (service api2) on $sock: want exit 1 naming the socket, got exit $rc: $out"$'\n'
 	[ -S "$sock" ] || why+="$sock is gone after the refused start"$'\n'
 	[ -e /sys/fs/bpf/limpet/api2 ] && why+="the refused limpetd left pins in /sys/fs/bpf/limpet/api2"$'\n'
-	in_lb ip link show lb0 | grep -q 'prog/xdp' || why+="no XDP program left on lb0"$'\n'
+	in_lb ip link show lb0 2>/dev/null | grep -q 'prog/xdp' || why+="no XDP program left on lb0"$'\n'
 	api GET ""
 	want 200 && want_jv 'd["serviceName"]' api
 	run_clients "$work/taken.txt" http 198.18.100.1 551 8 1
@@ -299,9 +299,12 @@ metrics_check() {
 	                m = get(s, name, **lab)
 	                check(m == x[k], where + "server %r %s: /metrics %r, /stats %r"
 	                      % (lab, k, m, x[k]))
+	    # the VIP's verdict is our clients' alone; others (pass_not_vip: ARP, neighbour
+	    # discovery) go on counting between the scrapes, which come before /stats
 	    for r, v in stats["verdicts"].items():
 	        m = get(s, "limpet_verdict_packets_total", reason=r)
-	        check(m == v, where + "verdict %s: /metrics %r, /stats %r" % (r, m, v))
+	        check(m is not None and (m == v if r == "tx" else m <= v), where + "verdict %s: "
+	              "/metrics %r, then /stats %r" % (r, m, v))
 	    for k, name in (("entries", "limpet_sticky_entries"),
 	                    ("capacity", "limpet_sticky_capacity")):
 	        m = get(s, name)
@@ -475,7 +478,7 @@ t_frontend_rt() {	# t_frontend_rt LAYER IDS
 	pending_is "[[\"/$l/frontend/$id\",\"create\",null]]"
 	api PUT "$l/frontend/1" '{"displayName": "fe"}'
 	want 200 && want_jv '[d["displayName"], d["address"]]' '["fe","198.18.100.1"]'
-	pending_is "[[\"/$l/frontend/$id\",\"create\",null],[\"/$l/frontend/1\",\"update\",[\"displayName\"]]]"
+	pending_is "[[\"/$l/frontend/1\",\"update\",[\"displayName\"]],[\"/$l/frontend/$id\",\"create\",null]]"
 	api PUT "$l/frontend/1" '{"displayName": null}'
 	want 200
 	api DELETE "$l/frontend/$id"
@@ -568,6 +571,8 @@ t_bad_bodies() {
 	api POST tcp/farm/1/server '[{"address": "198.18.1.11"}]'
 	want_error 400 Client::BadRequest "JSON object"
 	api PUT tcp/frontend/1 '"198.18.100.9"'
+	want_error 400 Client::BadRequest "JSON object"
+	api PUT tcp/farm/1 'null'
 	want_error 400 Client::BadRequest "JSON object"
 	api PUT "config" '[]'
 	want_error 400 Client::BadRequest "JSON object"
@@ -682,8 +687,7 @@ t_too_big() {
 	head -c $((9 << 20)) /dev/zero | tr '\0' ' ' >"$work/big.json"
 	api PUT config "@$work/big.json"
 	want 413 Client::RequestEntityTooLarge
-	# the body sent whole, without waiting for 100 Continue
-	api POST tcp/farm "@$work/big.json" -H 'Expect:'
+	api POST tcp/farm/1/server "@$work/big.json"
 	want 413 Client::RequestEntityTooLarge
 	api GET ""
 	want 200 && want_jv 'd["serviceName"]' api
@@ -701,8 +705,11 @@ t_big_body() {
 	t0=$(date +%s%N)
 	api PUT config "@$work/padded.json" --max-time 5
 	t1=$(date +%s%N)
-	want 200 && want_jv d '{"pendingChanges":0}' ||
-		why+="(after $(((t1 - t0) / 1000000)) ms; curl gives up at 5 s)"$'\n'
+	if [ "$code" = 100 ] || [ "$code" = 000 ]; then
+		why+="$last: no answer after $(((t1 - t0) / 1000000)) ms (curl gave up at 5 s; status seen: $code)"$'\n'
+		return 1
+	fi
+	want 200 && want_jv d '{"pendingChanges":0}'
 	[ -z "$why" ]
 }
 
@@ -749,10 +756,10 @@ t_staged_isolation() {
 
 # --- 6. refreshes under traffic -------------------------------------------------------------------
 # 20 refreshes through the API, each changing the weights of servers 1..3 and adding or
-# removing server 4 (b1's address under another id), while a 180 MB download (6 s at 30 MB/s)
+# removing server 4 (b1's address under another id), while a 250 MB download (~9.5 s at 25 MiB/s)
 # and loops of 64 known sources run through tcp frontend 2 (ipip)
 t_refresh_traffic() {
-	local size=180000000 dl i r rc out runs bad=0 alive=0
+	local size=250000000 dl i r rc out runs bad=0 alive=0
 	local dlsrc
 	dlsrc=$(client_base4 400)
 	# known sources, the download's among them, all on servers 1..3
@@ -760,7 +767,7 @@ t_refresh_traffic() {
 	run_clients "$work/rd.txt" http 198.18.100.2 400 1 1
 	served "$work/r0.txt" && served "$work/rd.txt" ||
 		{ why="clients not served:"$'\n'"$(cat "$work/r0.txt" "$work/rd.txt" | head)"; return 1; }
-	in_client curl -s --interface "$dlsrc" --limit-rate 30M --max-time 60 -o /dev/null \
+	in_client curl -s --interface "$dlsrc" --limit-rate 25M --max-time 60 -o /dev/null \
 		-w '%{size_download} %{http_code}' "http://198.18.100.2/bytes/$size" \
 		>"$work/dl.txt" 2>&1 &
 	dl=$!
@@ -775,7 +782,7 @@ t_refresh_traffic() {
 	local loop=$! t0
 	t0=$(date +%s%N)
 	for ((r = 1; r <= 20; r++)); do
-		sleep 0.15	# spread the refreshes over the download
+		sleep 0.1	# spread the refreshes over the download
 		for i in 1 2 3; do
 			api PUT "tcp/farm/2/server/$i" "{\"weight\": $(((r * i) % 7 + 1))}"
 			want 200 || break 2
@@ -864,7 +871,7 @@ t_tcp_no_token() {
 		--state-dir "$state" --api "tcp:127.0.0.1:$api_port" 2>&1)
 	rc=$?
 	why="--api tcp: without --api-token-file: want exit 2 with a message naming --api-token-file, got exit $rc: $out"
-	[ "$rc" -eq 2 ] && [[ $out == *--api-token-file* ]] && ! in_lb ip link show lb0 | grep -q prog/xdp
+	[ "$rc" -eq 2 ] && [[ $out == *--api-token-file* ]] && ! in_lb ip link show lb0 2>/dev/null | grep -q prog/xdp
 }
 
 # tcp_api TOKEN|"": GET the service on the TCP listener (in the LB namespace); sets code

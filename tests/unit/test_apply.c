@@ -759,6 +759,171 @@ static void test_server_reusing_a_freed_counter_starts_at_zero(void **state)
 		   "server 4 of the new farm 4 (on farm 2's freed counter), before any packet");
 }
 
+/* --- 7. a restarted limpetd adopts the pinned dataplane --------------------------------------- */
+
+/* tcp farms 1 and 2, udp farm 1; ADOPT_FARMS_REV lists the tcp farms the other way round,
+ * which in config order would give them each other's slots */
+#define ADOPT_FARM_1                                                                        \
+	"{'farmId': 1, 'stickiness': 'sourceIp', 'server': ["                                \
+	" {'serverId': 1, 'address': '198.18.1.11'}, {'serverId': 2, 'address': '198.18.1.12'}]}"
+#define ADOPT_FARM_2 "{'farmId': 2, 'server': [{'serverId': 3, 'address': '198.18.1.13'}]}"
+#define ADOPT_REST                                                                          \
+	" 'frontend': [{'frontendId': 1, 'address': '198.18.100.1', 'port': '80',"           \
+	"  'defaultFarmId': 1}, {'frontendId': 2, 'address': '198.18.100.2', 'port': '80',"  \
+	"  'defaultFarmId': 2}]},"                                                           \
+	" 'udp': {'frontend': [{'frontendId': 1, 'address': '198.18.100.1', 'port': '53',"   \
+	"  'defaultFarmId': 1}],"                                                            \
+	" 'farm': [{'farmId': 1, 'server': [{'serverId': 1, 'address': '198.18.1.14'}]}]}}"
+
+static const char adopt_cfg[] =
+	"{'serviceName': 'apply', 'tcp': {'farm': [" ADOPT_FARM_1 ", " ADOPT_FARM_2 "]," ADOPT_REST;
+static const char adopt_cfg_rev[] =
+	"{'serviceName': 'apply', 'tcp': {'farm': [" ADOPT_FARM_2 ", " ADOPT_FARM_1 "]," ADOPT_REST;
+
+static char pin_dir[64];
+
+/* Pin the fixture's dataplane and let go of it (its maps live on in bpffs), as a limpetd
+ * killed with -9 does; then adopt it into the fixture with a new applier. */
+static void pin_and_die(void)
+{
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/limpet_test_apply_%d", getpid());
+	dataplane_unpin(pin_dir);
+	assert_int_equal(dataplane_pin(fx->dp, pin_dir), 0);
+	applier_free(fx->ap);
+	dataplane_close(fx->dp);
+	fx->ap = NULL;
+	fx->dp = NULL;
+}
+
+static int adopt(char why[256])
+{
+	int n = dataplane_adopt(&fx->dp, pin_dir, why);
+
+	if (n >= 0) {
+		assert_int_equal(applier_new(&fx->ap), 0);
+		assert_int_equal(applier_adopt(fx->ap, fx->dp), 0);
+	}
+	return n;
+}
+
+/* The id of the inner map each farm slot holds (0: none): a farm swapped anew changes it. */
+static void farm_maps(uint32_t out[4])
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/farms", pin_dir);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	for (uint32_t s = 0; s < 4; s++)
+		if (bpf_map_lookup_elem(fd, &s, &out[s]))
+			out[s] = 0;
+	close(fd);
+}
+
+static void test_adopted_dataplane_keeps_slots_keys_counters_and_swaps_nothing(void **state)
+{
+	uint32_t key[4], maps0[4], maps1[4], fe2 = 0;
+	uint64_t pkts[4];
+	char why[256];
+	int n;
+
+	(void)state;
+	apply_ok("three farms", adopt_cfg, NULL);
+	for (int i = 1; i <= 16; i++)
+		expect_from(LB_R_TX, client(i), "198.18.100.1", IPPROTO_TCP, 80, "farm 1 client");
+	expect(LB_R_TX, "198.18.100.2", IPPROTO_TCP, 80, "farm 2");
+	for (uint32_t id = 1; id <= 2; id++) {
+		key[id] = dataplane_server_key(fx->dp, 0, id);
+		pkts[id] = server_packets(0, id);
+	}
+	key[3] = dataplane_server_key(fx->dp, 1, 3);
+	pkts[3] = server_packets(1, 3);
+	fe2 = vip_packets(1);
+	pin_and_die();
+	farm_maps(maps0);
+
+	n = adopt(why);
+	if (n != 3)
+		fail_msg("adopting: expected 3 farms, got %d (%s)", n, why);
+	/* listed the other way round, the tcp farms keep their slots: the pinned record says */
+	apply_ok("the same farms listed the other way round", adopt_cfg_rev, NULL);
+	expect_num(applier_farm_slot(fx->ap, CFG_TCP, 1), 0, "tcp farm 1's slot");
+	expect_num(applier_farm_slot(fx->ap, CFG_TCP, 2), 1, "tcp farm 2's slot");
+	expect_num(applier_farm_slot(fx->ap, CFG_UDP, 1), 2, "udp farm 1's slot");
+	expect_num(applier_frontend_slot(fx->ap, CFG_TCP, 2), 1, "tcp frontend 2's slot");
+	for (uint32_t id = 1; id <= 3; id++)
+		expect_num(dataplane_server_key(fx->dp, id == 3, id), key[id], "a server's key");
+	farm_maps(maps1);
+	for (uint32_t s = 0; s < 4; s++)
+		if (maps0[s] != maps1[s])
+			fail_msg("farm slot %u: expected inner map %u kept (an unchanged farm is "
+				 "not swapped), got %u", s, maps0[s], maps1[s]);
+	/* counters go on from where they were: the same packets again land on the same servers */
+	for (int i = 1; i <= 16; i++)
+		expect_from(LB_R_TX, client(i), "198.18.100.1", IPPROTO_TCP, 80, "farm 1 client");
+	expect(LB_R_TX, "198.18.100.2", IPPROTO_TCP, 80, "farm 2");
+	for (uint32_t id = 1; id <= 2; id++)
+		expect_num(server_packets(0, id), 2 * pkts[id], "farm 1 server packets, doubled");
+	expect_num(server_packets(1, 3), 2 * pkts[3], "farm 2 server packets, doubled");
+	expect_num(vip_packets(1), fe2 + 1, "frontend 2 packets");
+	dataplane_unpin(pin_dir);
+}
+
+/* An apply cut short put farm 3 in a slot the record does not name: the next one removes it. */
+static void test_adopted_farm_no_record_names_is_removed(void **state)
+{
+	struct lb_owners rec;
+	char why[256];
+
+	(void)state;
+	apply_ok("three farms", adopt_cfg, NULL);
+	assert_int_equal(dataplane_owners_load(fx->dp, &rec), 0);
+	apply_ok("a fourth farm",
+		 "{'serviceName': 'apply', 'tcp': {'farm': [" ADOPT_FARM_1 ", " ADOPT_FARM_2 ","
+		 " {'farmId': 3, 'server': [{'serverId': 4, 'address': '198.18.1.15'}]}],"
+		 ADOPT_REST, NULL);
+	assert_true(dataplane_has_farm(fx->dp, 3));
+	assert_int_equal(dataplane_owners_save(fx->dp, &rec), 0);	/* the record of before */
+	pin_and_die();
+
+	if (adopt(why) != 4)
+		fail_msg("adopting: expected 4 farms, got other (%s)", why);
+	apply_ok("three farms again", adopt_cfg, NULL);
+	if (dataplane_has_farm(fx->dp, 3))
+		fail_msg("farm slot 3: expected the farm no record names removed, still there");
+	expect(LB_R_TX, "198.18.100.1", IPPROTO_TCP, 80, "farm 1 after the adoption");
+	dataplane_unpin(pin_dir);
+}
+
+static void test_adopting_another_abi_is_refused(void **state)
+{
+	struct lb_meta m;
+	uint32_t zero = 0;
+	char path[128], why[256];
+	int fd, n;
+
+	(void)state;
+	apply_ok("three farms", adopt_cfg, NULL);
+	pin_and_die();
+	snprintf(path, sizeof(path), "%s/meta", pin_dir);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &m), 0);
+	expect_num(m.abi_version, LB_ABI_VERSION, "pinned abi_version");
+	m.abi_version = LB_ABI_VERSION + 1;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &m, BPF_ANY), 0);
+	close(fd);
+
+	n = adopt(why);
+	if (n != -EPROTO || !strstr(why, "ABI version"))
+		fail_msg("adopting another ABI: expected -EPROTO naming the version, got %d (%s)",
+			 n, why);
+	assert_null(fx->dp);
+	dataplane_unpin(pin_dir);
+	assert_false(dataplane_pinned(pin_dir));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -776,6 +941,9 @@ int main(void)
 		T(test_failing_apply_puts_every_farm_back_in_its_slot),
 		T(test_farm_replacing_another_gets_a_fresh_slot_and_zeroed_counters),
 		T(test_server_reusing_a_freed_counter_starts_at_zero),
+		T(test_adopted_dataplane_keeps_slots_keys_counters_and_swaps_nothing),
+		T(test_adopted_farm_no_record_names_is_removed),
+		T(test_adopting_another_abi_is_refused),
 	};
 #undef T
 

@@ -56,7 +56,8 @@ static json_t *body_object(const struct api_request *rq, struct api_answer *ans,
 
 	if (!rq->len && allow_empty)
 		return json_object();
-	body = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	body = json_loadb(rq->body ? rq->body : "", rq->len,
+			  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!body) {
 		api_error(ans, 400, BAD_REQUEST, "body is not valid JSON: %s (line %d, column %d)",
 			  jerr.text, jerr.line, jerr.column);
@@ -166,7 +167,9 @@ static void do_config(struct service *svc, const struct api_request *rq, struct 
 	json_t *doc;
 
 	if (!strcmp(rq->method, "GET")) {
-		ok(ans, json_deep_copy(rq->staged ? service_staged(svc) : service_applied(svc)));
+		/* documents are never changed in place: the answer can share it */
+		ok(ans, json_incref((json_t *)(rq->staged ? service_staged(svc)
+							  : service_applied(svc))));
 		return;
 	}
 	if (strcmp(rq->method, "PUT")) {

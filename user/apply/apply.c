@@ -368,7 +368,8 @@ int applier_adopt(struct applier *ap, const struct dataplane *dp)
 		/* a farm no record names: an apply put it there and was cut short. An owner
 		 * that is no config's (layer CFG_LAYERS) makes the next apply remove it. */
 		if (!err && !sl->farm[s].used && dataplane_has_farm(dp, s))
-			sl->farm[s] = (struct slot_owner){ .used = true, .layer = CFG_LAYERS, .id = s };
+			sl->farm[s] = (struct slot_owner){ .used = true, .layer = CFG_LAYERS,
+							   .id = s };
 	}
 	for (size_t s = 0; s < LB_FRONTENDS_MAX && !err; s++)
 		err = owner_recorded(&ap->rec.frontend[s], &sl->frontend[s]);

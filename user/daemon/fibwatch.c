@@ -84,7 +84,8 @@ void fibwatch_tick(struct fibwatch *fw, struct service *svc, const struct datapl
 		}
 		r->seen = total;
 		if (r->unreported && (!r->raised || now - r->warned >= FIBWATCH_PERIOD)) {
-			raise_warning(fw, svc, i, r->raised ? now - r->warned : now - fw->last_tick);
+			raise_warning(fw, svc, i, r->raised ? now - r->warned
+							    : now > fw->last_tick ? now - fw->last_tick : 1);
 			r->raised = true;
 			r->warned = now;
 			r->unreported = 0;

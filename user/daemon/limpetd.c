@@ -75,6 +75,7 @@ struct daemon {
 	int api_fd, metrics_fd;		/* listening, until the servers take them over */
 	struct api_server *api, *metrics;
 	bool neigh_due;			/* servers' neighbours to check after this loop turn */
+	bool neigh_loud;		/* the config changed since the last check: warn */
 	struct dataplane *dp;
 	bool adopted;			/* dp is the one an earlier limpetd left pinned */
 	struct applier *ap;
@@ -132,9 +133,9 @@ static void usage(FILE *out)
 		     "       limpetd --check [--config FILE]\n\n"
 		     "limpet load balancer daemon: XDP dataplane with source-IP stickiness, REST API\n"
 		     "with staged config and refresh (limpetctl). SIGHUP re-reads the config file\n"
-		     "and applies it; SIGTERM detaches, unpins and exits. A dataplane left running\n"
-		     "(crash, kill -9, shutdown keeping it) is adopted with its sticky and\n"
-		     "connection tables: no client moves.\n\noptions:\n");
+		     "and applies it; SIGTERM detaches, unpins and exits. A dataplane left\n"
+		     "running (crash, kill -9, shutdown keeping it) is adopted with its sticky\n"
+		     "and connection tables: no client moves.\n\noptions:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		char left[64];
 
@@ -310,13 +311,16 @@ static int mount_bpffs(void)
 	return 0;
 }
 
+/* Said once per apply; the periodic re-checks of an unchanged config say it at debug level
+ * (a server without a route would otherwise fill the log every NEIGH_REFRESH seconds). */
 static void keep_one(const struct cfg_server *s, void *arg)
 {
-	struct neigh_keeper *nk = arg;
-	int err = neigh_keep(nk, s->addr.family, s->addr.addr);
+	struct daemon *d = arg;
+	int err = neigh_keep(d->nk, s->addr.family, s->addr.addr);
 
 	if (err)
-		pr_warn("server %u: keeping its neighbour resolved: %s", s->id, strerror(-err));
+		log_msg(d->neigh_loud ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+			"server %u: keeping its neighbour resolved: %s", s->id, strerror(-err));
 }
 
 /* Health probes come in a later version: say so rather than ignore them silently. */
@@ -337,6 +341,7 @@ static void on_applied(void *arg, const struct config *cfg)
 	struct daemon *d = arg;
 
 	d->neigh_due = true;
+	d->neigh_loud = true;
 	warn_probes(cfg);
 }
 
@@ -421,13 +426,15 @@ static int attach_all(struct daemon *d)
 			if (d->opt.mode != ATTACH_AUTO &&
 			    (d->opt.mode == ATTACH_GENERIC) != (a->mode == XDP_MODE_SKB))
 				pr_warn("%s: --xdp-mode asks for another mode; the adopted program "
-					"keeps its own (--replace-dataplane attaches anew)", d->ifname[i]);
+					"keeps its own (--replace-dataplane attaches anew)",
+					d->ifname[i]);
 			preflight_xdp_mode(d->ifname[i], d->opt.mode, a->mode);
 			continue;
 		}
 		err = err ?: kept;
 		if (!err && attach_clear_stale(ifindex, "limpet_balancer", fd))
-			pr_warn("%s: removed a limpet program left by an earlier run", d->ifname[i]);
+			pr_warn("%s: removed a limpet program left by an earlier run",
+				d->ifname[i]);
 		if (!err)
 			err = attach_prog(fd, ifindex, d->opt.mode, a);
 		if (err) {
@@ -473,8 +480,8 @@ static int open_dataplane(struct daemon *d)
 	int err, nfarms;
 
 	if (dataplane_pinned(d->pin_dir) && d->opt.replace_dataplane) {
-		pr_warn("%s: replacing the dataplane pinned there (--replace-dataplane): sticky and "
-			"connection tables start empty", d->pin_dir);
+		pr_warn("%s: replacing the dataplane pinned there (--replace-dataplane): "
+			"sticky and connection tables start empty", d->pin_dir);
 		err = dataplane_unpin(d->pin_dir);
 		if (err) {
 			pr_err("%s: removing the pins: %s", d->pin_dir, strerror(-err));
@@ -485,8 +492,8 @@ static int open_dataplane(struct daemon *d)
 		return create_dataplane(d);
 	nfarms = dataplane_adopt(&d->dp, d->pin_dir, why);
 	if (nfarms < 0) {
-		pr_err("%s: cannot adopt the dataplane pinned there: %s. It keeps running as it is; "
-		       REPLACE_HINT, d->pin_dir, why);
+		pr_err("%s: cannot adopt the dataplane pinned there: %s. It keeps running as it "
+		       "is; " REPLACE_HINT, d->pin_dir, why);
 		return nfarms;
 	}
 	d->adopted = true;
@@ -497,10 +504,12 @@ static int open_dataplane(struct daemon *d)
 		return err;
 	}
 	if (dataplane_sticky_census(d->dp, &sticky) || dataplane_conn_census(d->dp, &conns))
-		pr_warn("%s: counting the adopted sticky and connection entries failed", d->pin_dir);
-	pr_info("adopted the dataplane pinned under %s (%d farm%s, %llu sticky entries and %llu "
-		"connections kept)", d->pin_dir, nfarms, nfarms == 1 ? "" : "s",
-		(unsigned long long)sticky.entries, (unsigned long long)conns.entries);
+		pr_warn("%s: counting the adopted sticky and connection entries failed",
+			d->pin_dir);
+	pr_info("adopted the dataplane pinned under %s (%d farm%s, %llu sticky entr%s and %llu "
+		"connection%s kept)", d->pin_dir, nfarms, nfarms == 1 ? "" : "s",
+		(unsigned long long)sticky.entries, sticky.entries == 1 ? "y" : "ies",
+		(unsigned long long)conns.entries, conns.entries == 1 ? "" : "s");
 	dp_census_free(&sticky);
 	dp_census_free(&conns);
 	return 0;
@@ -510,9 +519,6 @@ static int start(struct daemon *d)
 {
 	int err;
 
-	err = take_lock(d);
-	if (err)
-		return err;
 	err = mount_bpffs();
 	err = err ?: applier_new(&d->ap);
 	err = err ?: neigh_keeper_new(&d->nk);
@@ -525,7 +531,9 @@ static int start(struct daemon *d)
 	err = apply_initial(d);
 	if (err)
 		return err;
-	config_for_each_server(d->cfg, keep_one, d->nk);
+	d->neigh_loud = true;
+	config_for_each_server(d->cfg, keep_one, d);
+	d->neigh_loud = false;
 	return attach_all(d);
 }
 
@@ -765,7 +773,8 @@ static int run(struct daemon *d, int sfd)
 			}
 		}
 		if (d->neigh_due) {
-			config_for_each_server(service_applied_config(d->svc), keep_one, d->nk);
+			config_for_each_server(service_applied_config(d->svc), keep_one, d);
+			d->neigh_loud = false;
 			d->neigh_due = false;
 		}
 		if (!stop && service_stop_requested(d->svc)) {
@@ -797,6 +806,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (choose_config(&d))
 		return EXIT_USAGE;
+	if (take_lock(&d)) {
+		stop(&d, false);
+		return EXIT_FAIL;
+	}
 	/* before anything is touched: a host that would black-hole every client is refused */
 	if (preflight_check(d.cfg, d.ifname, d.nifaces, d.opt.set_forwarding)) {
 		stop(&d, false);

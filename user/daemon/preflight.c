@@ -345,11 +345,10 @@ int preflight_check(const struct config *cfg, char ifnames[][IF_NAMESIZE], int n
 void preflight_xdp_mode(const char *ifname, enum attach_req req, enum xdp_attach_mode got)
 {
 	if (req == ATTACH_AUTO && got == XDP_MODE_SKB)
-		pr_warn("%s: native XDP could not be attached (see above), the balancer runs in "
-			"generic (skb) mode: each packet pays for an skb before limpet sees it, "
-			"several times the native cost; use a driver with native XDP, or say "
-			"--xdp-mode generic if this is intended (--xdp-mode native refuses to start "
-			"instead)", ifname);
+		pr_warn("%s: the balancer runs in generic (skb) XDP, native was not available: each "
+			"packet pays for an skb before limpet sees it, several times the native cost; "
+			"use a driver with native XDP, or say --xdp-mode generic if this is intended "
+			"(--xdp-mode native refuses to start instead)", ifname);
 }
 
 void preflight_forwarding_off(const struct config *cfg, char ifnames[][IF_NAMESIZE], int n,

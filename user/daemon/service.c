@@ -35,8 +35,10 @@ struct last_refresh {
 struct service {
 	struct service_env env;
 	struct config *applied_cfg;	/* what the dataplane holds (the applier borrows it) */
-	json_t *applied;		/* its canonical document */
-	json_t *staged;			/* canonical document the API edits */
+	/* Canonical documents, never changed in place: an edit makes a new one, so applied and
+	 * staged can share one after a refresh, and an answer can hold a reference. */
+	json_t *applied;		/* what the dataplane holds */
+	json_t *staged;			/* what the API edits */
 	struct last_refresh last;
 	unsigned long refreshes_ok, refreshes_failed;
 	struct warning warn[WARN_MAX];
@@ -60,7 +62,7 @@ int service_new(struct service **out, const struct service_env *env, struct conf
 		return -ENOMEM;
 	s->env = *env;
 	s->applied = config_to_json(cfg);
-	s->staged = json_deep_copy(s->applied);
+	s->staged = json_incref(s->applied);
 	if (!s->applied || !s->staged) {
 		json_decref(s->applied);
 		json_decref(s->staged);
@@ -183,8 +185,8 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 	struct cfg_errors errs = { 0 };
 	struct apply_counts counts;
 	struct config *cfg = NULL;
+	double t0 = now_ms(), t_valid, t_apply, ms;
 	json_t *changes;
-	double t0 = now_ms(), ms;
 	int err;
 
 	err = config_from_json(s->staged, &cfg, &errs);
@@ -195,6 +197,7 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 		return err;
 	}
 	changes = config_diff(s->applied, s->staged);
+	t_valid = now_ms();
 	err = applier_apply(s->env.ap, s->env.dp, cfg, &counts);
 	if (err) {
 		config_free(cfg);
@@ -202,10 +205,11 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 		return refresh_fail(s, trigger, t0, err, report, "applying to the dataplane: %s",
 				    strerror(-err));
 	}
+	t_apply = now_ms();
 	config_free(s->applied_cfg);
 	s->applied_cfg = cfg;
 	json_decref(s->applied);
-	s->applied = json_deep_copy(s->staged);
+	s->applied = json_incref(s->staged);
 	err = state_save(s->env.state_dir, cfg->service_name, s->applied);
 	if (err)
 		service_warn(s, "state", "saving the applied config in %s: %s", s->env.state_dir,
@@ -216,13 +220,16 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 		s->env.applied(s->env.arg, cfg);
 	ms = now_ms() - t0;
 	record(s, trigger, true, ms, "");
-	pr_info("config applied (%s, %.1f ms): %zu change%s; %zu farm%s, %zu servers (%zu "
-		"eligible), %zu frontends, %zu VIP keys, %zu allowedSource prefixes", trigger, ms,
-		json_array_size(changes), json_array_size(changes) == 1 ? "" : "s", counts.farms,
-		counts.farms == 1 ? "" : "s", counts.servers, counts.eligible, counts.frontends,
-		counts.vip_keys, counts.acl);
-	*report = json_pack("{s:s, s:b, s:o, s:f, s:o}", "zone", cfg->zone, "applied", 1,
-			    "changes", changes, "durationMs", ms, "counts", counts_json(&counts));
+	pr_info("config applied (%s, %.1f ms: validate %.1f, dataplane %.1f, save %.1f): %zu "
+		"change%s; %zu farm%s, %zu servers (%zu eligible), %zu frontends, %zu VIP keys, "
+		"%zu allowedSource prefixes", trigger, ms, t_valid - t0, t_apply - t_valid,
+		t0 + ms - t_apply, json_array_size(changes), json_array_size(changes) == 1 ? "" : "s",
+		counts.farms, counts.farms == 1 ? "" : "s", counts.servers, counts.eligible,
+		counts.frontends, counts.vip_keys, counts.acl);
+	*report = json_pack("{s:s, s:b, s:o, s:f, s:{s:f, s:f, s:f}, s:o}", "zone", cfg->zone,
+			    "applied", 1, "changes", changes, "durationMs", ms, "phasesMs",
+			    "validate", t_valid - t0, "dataplane", t_apply - t_valid, "save",
+			    t0 + ms - t_apply, "counts", counts_json(&counts));
 	return 0;
 }
 
