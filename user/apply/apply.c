@@ -138,6 +138,27 @@ static int farm_push(const struct slots *sl, struct dataplane *dp, const struct 
 	return err;
 }
 
+/* Every changed farm is swapped in by one update (one RCU grace period for the whole
+ * apply). What a failure left swapped in is reverted by the caller re-applying the previous
+ * config. */
+static int farms_push(const struct slots *sl, struct dataplane *dp, const struct config *cfg,
+		      struct apply_counts *c)
+{
+	int err = 0, cerr;
+
+	dataplane_batch_begin(dp);
+	for (size_t li = 0; li < 2 && !err; li++) {
+		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
+
+		for (size_t i = 0; i < lc->nfarms && !err; i++)
+			err = farm_push(sl, dp, cfg, xdp_layers[li], &lc->farms[i], c);
+		c->farms += lc->nfarms;
+		c->frontends += lc->nfrontends;
+	}
+	cerr = dataplane_batch_commit(dp);
+	return err ?: cerr;
+}
+
 /* Non-first fragments carry no port: they can follow a VIP address only where every
  * frontend of that address and protocol leads to the same sourceIp farm. */
 static bool frag_key_ok(const struct config *cfg, enum cfg_layer l, const struct cfg_frontend *fe)
@@ -304,14 +325,7 @@ static int apply_once(struct applier *ap, struct dataplane *dp, const struct con
 	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
 		if (cur[s].used && next->farm[s].used && !same_owner(&cur[s], &next->farm[s]))
 			err = farm_del(dp, s);
-	for (size_t li = 0; li < 2 && !err; li++) {
-		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
-
-		for (size_t i = 0; i < lc->nfarms && !err; i++)
-			err = farm_push(next, dp, cfg, xdp_layers[li], &lc->farms[i], c);
-		c->farms += lc->nfarms;
-		c->frontends += lc->nfrontends;
-	}
+	err = err ?: farms_push(next, dp, cfg, c);
 	err = err ?: compile_frontends(next, cfg, &comp);
 	/* prefixes before the VIPs that need them, stale ones after the VIPs let go */
 	for (size_t i = 0; i < comp.nacls && !err; i++)

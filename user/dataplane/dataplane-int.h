@@ -15,6 +15,7 @@
 /* What user space remembers of a farm: which server id holds which slot. */
 struct farm_book {
 	uint64_t digest;			/* of the lb_farm value in the map */
+	uint64_t input;				/* of the dp_farm it was built from; 0: unknown */
 	uint32_t nslots;			/* highest slot in use + 1 */
 	uint32_t timeout;			/* stickinessTimeout in the map, seconds */
 	uint32_t id[LB_FARM_SERVERS_MAX];
@@ -22,8 +23,17 @@ struct farm_book {
 	uint32_t stat[LB_FARM_SERVERS_MAX];
 };
 
+/* A farm swap held back until dataplane_batch_commit(). */
+struct pending_swap {
+	uint32_t slot;
+	int inner;				/* the new inner map */
+};
+
 struct dataplane {
 	struct balancer *skel;
+	bool batching;				/* farm swaps wait for the commit */
+	size_t npending;
+	struct pending_swap pending[LB_FARMS_MAX];
 	int prog_fd;			/* the balancer: the skeleton's, or the adopted pin's (owned) */
 	bool adopted;			/* maps and program are those an earlier limpetd pinned */
 	struct farm_book *farms[LB_FARMS_MAX];

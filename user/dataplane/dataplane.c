@@ -243,7 +243,12 @@ out:
 	return err;
 }
 
-/* Swap a new single-entry inner map holding `val` into farms[slot]. */
+/*
+ * Swap a new single-entry inner map holding `val` into farms[slot], or, in a batch, queue it
+ * for dataplane_batch_commit(). Each update of the farms map from user space returns only
+ * after an RCU grace period (about 14 ms measured here), which is why a batch commits all its
+ * farms in one update.
+ */
 static int farm_swap(struct dataplane *dp, uint32_t slot, const struct lb_farm *val)
 {
 	uint32_t zero = 0;
@@ -252,12 +257,48 @@ static int farm_swap(struct dataplane *dp, uint32_t slot, const struct lb_farm *
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "farm", sizeof(zero), sizeof(*val), 1, NULL);
 	if (inner < 0)
 		return -errno;
-	err = bpf_map_update_elem(inner, &zero, val, BPF_ANY);
-	if (!err)
-		err = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.farms), &slot, &inner,
-					  BPF_ANY);
+	if (bpf_map_update_elem(inner, &zero, val, BPF_ANY)) {
+		err = -errno;
+		close(inner);
+		return err;
+	}
+	if (dp->batching) {
+		for (size_t i = 0; i < dp->npending; i++) {
+			if (dp->pending[i].slot == slot) {
+				close(dp->pending[i].inner);
+				dp->pending[i].inner = inner;
+				return 0;
+			}
+		}
+		dp->pending[dp->npending++] = (struct pending_swap){ slot, inner };
+		return 0;
+	}
+	err = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.farms), &slot, &inner, BPF_ANY);
 	err = err ? -errno : 0;
 	close(inner);	/* the farms map holds its own reference */
+	return err;
+}
+
+void dataplane_batch_begin(struct dataplane *dp)
+{
+	dp->batching = true;
+}
+
+int dataplane_batch_commit(struct dataplane *dp)
+{
+	uint32_t keys[LB_FARMS_MAX], n = dp->npending;
+	int fds[LB_FARMS_MAX], err = 0;
+
+	for (size_t i = 0; i < dp->npending; i++) {
+		keys[i] = dp->pending[i].slot;
+		fds[i] = dp->pending[i].inner;
+	}
+	if (n && bpf_map_update_batch(bpf_map__fd(dp->skel->maps.farms), keys, fds, &n, NULL))
+		err = -errno;
+	for (size_t i = 0; i < dp->npending; i++)
+		close(dp->pending[i].inner);
+	dp->npending = 0;
+	dp->batching = false;
 	return err;
 }
 
@@ -269,6 +310,23 @@ uint64_t farm_digest(const struct lb_farm *val)
 	for (size_t i = 0; i < sizeof(*val) / sizeof(*w); i++)
 		h = lb_mix64(h ^ w[i]) + i;
 	return h;
+}
+
+/* What a farm is built from: an unchanged input rebuilds nothing (a Maglev table of 65537
+ * entries costs milliseconds, and a refresh of 1000 farms usually changes one). */
+static uint64_t farm_input(const struct dp_farm *f)
+{
+	uint64_t h = lb_mix64(f->seed ^ ((uint64_t)f->ring_size << 32 | f->timeout));
+
+	h = lb_mix64(h ^ ((uint64_t)f->stickiness << 8 | f->forwarding) ^ (uint64_t)f->nservers << 16);
+	for (size_t i = 0; i < f->nservers; i++) {
+		const struct dp_server *s = &f->servers[i];
+
+		h = lb_mix64(h ^ ((uint64_t)s->id << 32 | s->weight << 1 | s->eligible));
+		h = lb_mix64(h ^ ((uint64_t)s->addr[0] << 32 | s->addr[1]) ^ s->family);
+		h = lb_mix64(h ^ ((uint64_t)s->addr[2] << 32 | s->addr[3]));
+	}
+	return h | 1;	/* 0 means unknown */
 }
 
 int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
@@ -285,6 +343,8 @@ int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 	if (err)
 		return err;
 	prev = dp->farms[f.slot];
+	if (prev && prev->input == farm_input(&f))
+		return 0;
 	next = calloc(1, sizeof(*next));
 	val = calloc(1, sizeof(*val));
 	slot_of = calloc(f.nservers ? f.nservers : 1, sizeof(*slot_of));
@@ -297,6 +357,7 @@ int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 		goto out;
 	err = farm_compile(&f, next, slot_of, val);
 	next->digest = farm_digest(val);
+	next->input = farm_input(&f);
 	next->timeout = val->hdr.timeout;
 	/* an unchanged farm is not swapped: each swap waits for an RCU grace period */
 	if (!err && !(prev && prev->digest == next->digest))

@@ -62,6 +62,12 @@ int dataplane_prog_fd(const struct dataplane *dp);
 /* Build the farm's Maglev ring and swap it in. Returns 0 or -errno (nothing changed). */
 int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *farm);
 int dataplane_farm_del(struct dataplane *dp, uint32_t slot);
+
+/* Between begin and commit, dataplane_farm_set() builds farms but holds their swaps back;
+ * commit swaps them all in one update of the farms map (one RCU grace period). If commit
+ * fails, some of them may be swapped in: re-apply the previous config to revert. */
+void dataplane_batch_begin(struct dataplane *dp);
+int dataplane_batch_commit(struct dataplane *dp);
 /* The key (slot | stamp << 16) the farm gave server id, or 0 if it has none. */
 uint32_t dataplane_server_key(const struct dataplane *dp, uint32_t farm, uint32_t id);
 
