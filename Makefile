@@ -211,7 +211,8 @@ $(BUILD)/fuzz_config: $(FUZZ_SRCS) $(USER_HDRS) $(ABI)
 fuzz: $(BUILD)/fuzz_config
 	$(Q)mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-artifacts
 	$(Q)cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
-	$(Q)$(BUILD)/fuzz_config -max_total_time=$(FUZZ_TIME) $(FUZZ_ARGS) $(BUILD)/fuzz-corpus
+	$(Q)UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/fuzz_config -max_total_time=$(FUZZ_TIME) \
+		$(FUZZ_ARGS) $(BUILD)/fuzz-corpus
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -13,11 +13,6 @@ fi
 # Debian's python3 (prometheus_client is a Debian package), not whatever python3 PATH finds
 py=/usr/bin/python3
 work=$(mktemp -d)
-# the daemon under test is the ASan/UBSan build: a leak or overflow fails the run. A copy, so
-# that every start in this run is the same binary whatever make does meanwhile.
-cp "$root/build/limpetd-san" "$work/limpetd-san" || exit 1
-export LIMPETD_BIN=$work/limpetd-san
-. "$root/scripts/lib.sh"
 state=/run/limpet-rig/$RIG_PREFIX.state
 # never the default socket: other suites run limpetd in parallel
 sock=/run/limpet/api-test.sock
@@ -27,6 +22,11 @@ svc=/ipLoadbalancing/api
 # whatever happens, no limpetd, pins, lock or socket of this test's services outlive it
 trap 'limpetd_stop >/dev/null 2>&1; rm -rf "$work" /sys/fs/bpf/limpet/api /sys/fs/bpf/limpet/api2 \
 	/run/limpet/api.lock /run/limpet/api2.lock "$sock" "$state"' EXIT
+# the daemon under test is the ASan/UBSan build: a leak or overflow fails the run. A copy, so
+# that every start in this run is the same binary whatever make does meanwhile.
+cp "$root/build/limpetd-san" "$work/limpetd-san" || exit 1
+export LIMPETD_BIN=$work/limpetd-san
+. "$root/scripts/lib.sh"
 cfg=$work/limpet.json
 n=0
 failed=0
@@ -46,7 +46,7 @@ tap() {	# tap NAME CMD...: run the check CMD, print ok/not ok with $why on failu
 	fi
 }
 
-# write_config [W1 [SERVICE]]: the test's config. tcp frontends 1..3 on 198.18.100.1..3 over
+# write_config [W1 [SERVICE [FILE]]]: the test's config (in $cfg unless FILE). tcp frontends 1..3 on 198.18.100.1..3 over
 # farms 1..3 (sourceIp; farm 2 ipip, the others dsr), udp frontend 1 on 198.18.100.1 over udp
 # farm 1; every farm has servers 1..3 = b1..b3, weight 1 but server 1's W1.
 write_config() {
@@ -94,7 +94,7 @@ api() {
 # (strings raw); "<...>" when the answer is not JSON or EXPR fails on it
 jv() {
 	"$py" - "$1" "${2:-$work/body}" <<-'PY'
-	import json, sys
+	import json, os, sys
 	try:
 	    d = json.load(open(sys.argv[2]))
 	except Exception as e:
@@ -144,9 +144,11 @@ want_error() {
 # want_invalid TEXT: a 400 whose message and errors[] both contain TEXT (a validation error
 # naming its JSON path)
 want_invalid() {
+	local WANT=$1
+	export WANT
 	want 400 Client::BadRequest || return 1
-	[ "$(jv "'$1' in d['message'] and any('$1' in e for e in d['errors'])")" = true ] &&
-		return 0
+	[ "$(jv '(os.environ["WANT"] in d["message"] and
+		any(os.environ["WANT"] in e for e in d["errors"]))')" = true ] && return 0
 	why+="$last: want message and errors[] containing '$1', got: $(body_text)"$'\n'
 	return 1
 }
@@ -183,7 +185,10 @@ run_clients() {	# run_clients OUT http|udp VIP FIRST COUNT CONNS
 }
 
 # moved OLD NEW: how many sources answer from another backend (or none) in NEW than in OLD
-moved() { join <(sort "$1") <(sort "$2") | awk '{ for (i = 3; i <= NF; i++) if ($i != $2) { n++; break } } END { print n + 0 }'; }
+moved() {
+	join <(sort "$1") <(sort "$2") |
+		awk '{ for (i = 3; i <= NF; i++) if ($i != $2) { n++; break } } END { print n + 0 }'
+}
 
 # served FILE: every source of FILE got an answer on every request
 served() { ! grep -q -- ' -' "$1" && [ -s "$1" ]; }
@@ -223,18 +228,22 @@ t_socket_taken() {
 	[ "$rc" -eq 1 ] && [[ $out == *"$sock"* ]] ||
 		why+="second limpetd (service api2) on $sock: want exit 1 naming the socket, got exit $rc: $out"$'\n'
 	[ -S "$sock" ] || why+="$sock is gone after the refused start"$'\n'
-	[ -e /sys/fs/bpf/limpet/api2 ] && why+="the refused limpetd left pins in /sys/fs/bpf/limpet/api2"$'\n'
-	in_lb ip link show lb0 2>/dev/null | grep -q 'prog/xdp' || why+="no XDP program left on lb0"$'\n'
+	[ -e /sys/fs/bpf/limpet/api2 ] &&
+		why+="the refused limpetd left pins in /sys/fs/bpf/limpet/api2"$'\n'
+	in_lb ip link show lb0 2>/dev/null | grep -q 'prog/xdp' ||
+		why+="no XDP program left on lb0"$'\n'
 	api GET ""
 	want 200 && want_jv 'd["serviceName"]' api
 	run_clients "$work/taken.txt" http 198.18.100.1 551 8 1
-	served "$work/taken.txt" || why+="clients not served after the refused start:"$'\n'"$(cat "$work/taken.txt")"
+	served "$work/taken.txt" ||
+		why+="clients not served after the refused start:"$'\n'"$(cat "$work/taken.txt")"
 	[ -z "$why" ]
 }
 
 # --- 7. metrics -----------------------------------------------------------------------------
-# metrics_check FILE(S): the reference parser on the scrapes, compared with each other and with
-# the /stats answer; prints problems, one a line
+# metrics_check REFRESHES STICKY PACKETS STATS SCRAPE...: the reference parser on each SCRAPE,
+# which must show REFRESHES ok refreshes, STICKY sticky entries, at least PACKETS on tcp
+# frontend 3, and agree with the /stats answer in the file STATS; prints problems, one a line
 metrics_check() {
 	"$py" - "$@" <<-'PY'
 	import json, sys
@@ -370,8 +379,8 @@ t_metrics() {
 }
 
 # --- 1. round trips -----------------------------------------------------------------------
-# ids LAYER KIND [FARM]: the id list of a collection (GET)
-list_is() {	# list_is PATH JSON
+# list_is PATH JSON: GET PATH answers JSON (a collection's ids)
+list_is() {
 	api GET "$1"
 	want 200 && want_jv d "$2"
 }
@@ -420,7 +429,7 @@ t_farm_rt() {	# t_farm_rt LAYER IDS: IDS the layer's farm ids, as the config has
 }
 
 t_server_rt() {	# t_server_rt LAYER: on farm 1 (servers 1..3)
-	local l=$1
+	local l=$1 id
 	list_is "$l/farm/1/server" '[1,2,3]' || return 1
 	api POST "$l/farm/1/server" '{"address": "198.18.1.13", "weight": 5, "displayName": "rt"}'
 	want 200 || return 1
@@ -760,7 +769,7 @@ t_staged_isolation() {
 # removing server 4 (b1's address under another id), while a 250 MB download (~9.5 s at 25 MiB/s)
 # and loops of 64 known sources run through tcp frontend 2 (ipip)
 t_refresh_traffic() {
-	local size=250000000 dl i r rc out runs bad=0 alive=0
+	local size=250000000 dl i r rc out runs bad=0 alive=0 f m
 	local dlsrc
 	dlsrc=$(client_base4 400)
 	# known sources, the download's among them, all on servers 1..3

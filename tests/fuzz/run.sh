@@ -26,8 +26,7 @@ rm -rf "$corpus"
 mkdir -p "$corpus" "$artifacts"
 cp tests/fuzz/corpus/* "$corpus/"
 # the same options as `make fuzz` (FUZZ_ARGS); the outer timeout only guards a hung run
-ASAN_OPTIONS=${ASAN_OPTIONS:-} UBSAN_OPTIONS=print_stacktrace=1 \
-	timeout --kill-after=10 $((secs + 60)) \
+UBSAN_OPTIONS=print_stacktrace=1 timeout --kill-after=10 $((secs + 60)) \
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	-dict=tests/fuzz/fuzz_config.dict -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
 rc=$?

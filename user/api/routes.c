@@ -21,10 +21,21 @@ void api_error(struct api_answer *ans, int status, const char *cls, const char *
 {
 	char msg[512];
 	va_list ap;
+	size_t n;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* cut short: drop a UTF-8 sequence left incomplete (jansson refuses invalid strings) */
+	if (len >= (int)sizeof(msg)) {
+		for (n = sizeof(msg) - 1; n && ((unsigned char)msg[n - 1] & 0xc0) == 0x80; n--)
+			;
+		if (n && (unsigned char)msg[n - 1] >= 0xc0)
+			msg[n - 1] = 0;
+		else if (n < sizeof(msg) - 1)
+			msg[n] = 0;
+	}
 	ans->status = status;
 	ans->json = json_pack("{s:s, s:s}", "class", cls, "message", msg);
 }

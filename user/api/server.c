@@ -416,6 +416,15 @@ void api_server_run(struct api_server *srv)
 	MHD_run(srv->mhd);
 }
 
+int api_server_timeout(const struct api_server *srv)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_get_timeout(srv->mhd, &ms) != MHD_YES)
+		return -1;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
 unsigned int api_server_connections(const struct api_server *srv)
 {
 	const union MHD_DaemonInfo *i =

@@ -43,6 +43,9 @@ int api_server_start(struct api_server **out, int fd, const char *unix_path, con
 		     bool metrics_only, struct service *svc);
 int api_server_fd(const struct api_server *srv);
 void api_server_run(struct api_server *srv);
+/* How long the loop may wait before api_server_run() has work again, in ms (-1: no limit):
+ * libmicrohttpd reads a request body one buffer per run, so 0 while one is arriving. */
+int api_server_timeout(const struct api_server *srv);
 /* Connections still open (a stopping daemon lets its last answers go out first). */
 unsigned int api_server_connections(const struct api_server *srv);
 void api_server_stop(struct api_server *srv);

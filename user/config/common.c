@@ -66,7 +66,9 @@ void cfg_err_at(struct pctx *px, const char *path, const char *fmt, ...)
 	va_list ap;
 	int len;
 
-	px->nerr++;
+	/* an 8 MiB document can hold millions of mistakes: the first ones are enough */
+	if (px->nerr++ >= CFG_ERRORS_MAX)
+		return;
 	va_start(ap, fmt);
 	len = vasprintf(&msg, fmt, ap);
 	va_end(ap);

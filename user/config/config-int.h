@@ -28,7 +28,8 @@ struct pctx {
 	bool oom;
 };
 
-/* errors and paths (common.c) */
+/* errors and paths (common.c); errors past CFG_ERRORS_MAX are counted, not kept */
+#define CFG_ERRORS_MAX		1000
 void __attribute__((format(printf, 3, 4)))
 cfg_err_at(struct pctx *px, const char *path, const char *fmt, ...);
 void cfg_path_fit(char *out, int len);

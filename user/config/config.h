@@ -3,7 +3,8 @@
  * The config model: the JSON document of DESIGN.md section 4, parsed (jansson) and validated
  * whole. It is the one source of truth that the dataplane and the L7 path are compiled from.
  *
- * Validation reports every error, each as "<json path>: <what is wrong>", e.g.
+ * Validation reports every error (up to 1000; then how many more), each as "<json path>: <what
+ * is wrong>", e.g.
  *   tcp.farm[0].server[2].weight: 300 is out of range 1..256
  * and a config with any error is not returned at all. Errors that concern no field have a
  * position instead: "(top level)", "<line>:<column>" of a JSON syntax error (prefixed with the

@@ -27,6 +27,14 @@ static int parse_tree(json_t *root, struct config **out, struct pctx *px)
 	cfg_parse_root(px, root, c);
 	if (!px->oom)
 		cfg_validate(px, c);
+	if (px->nerr > CFG_ERRORS_MAX) {
+		size_t more = px->nerr - CFG_ERRORS_MAX;
+
+		px->nerr = CFG_ERRORS_MAX - 1;	/* the summary takes the last place */
+		if (px->errs && px->errs->n == CFG_ERRORS_MAX)
+			free(px->errs->msg[--px->errs->n]);
+		cfg_err_at(px, NULL, "... and %zu more error%s", more + 1, more ? "s" : "");
+	}
 	if (px->oom || px->nerr) {
 		config_free(c);
 		return px->oom ? -ENOMEM : -EINVAL;

@@ -723,6 +723,21 @@ static void drain(struct daemon *d)
 	}
 }
 
+/* The listeners' own timeouts: the shortest, or -1. */
+static int loop_timeout(const struct daemon *d)
+{
+	int a = api_server_timeout(d->api), m = d->metrics ? api_server_timeout(d->metrics) : -1;
+
+	return a < 0 ? m : m < 0 ? a : a < m ? a : m;
+}
+
+static void run_servers(struct daemon *d)
+{
+	api_server_run(d->api);
+	if (d->metrics)
+		api_server_run(d->metrics);
+}
+
 /* Returns 1 to stop and clean up, 2 to stop and keep the dataplane, <0 on failure. */
 static int run(struct daemon *d, int sfd)
 {
@@ -745,18 +760,16 @@ static int run(struct daemon *d, int sfd)
 	if (!err && d->metrics)
 		err = watch(epfd, api_server_fd(d->metrics), d->metrics);
 	while (!err && !stop) {
-		int n = epoll_wait(epfd, ev, 8, -1);
+		int n = epoll_wait(epfd, ev, 8, loop_timeout(d));
 
 		if (n < 0 && errno != EINTR)
 			err = -errno;
+		if (!n)		/* a listener's timeout: its work is due */
+			run_servers(d);
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &tfd) {
 				if (read(tfd, &expired, sizeof(expired)) < 0)
 					continue;
-				/* timeouts of idle API connections */
-				api_server_run(d->api);
-				if (d->metrics)
-					api_server_run(d->metrics);
 				fibwatch_tick(&fw, d->svc, d->dp);
 				d->neigh_due |= ++seconds % NEIGH_REFRESH == 0;
 			} else if (ev[i].data.ptr == &sfd) {
