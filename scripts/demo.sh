@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make demo: limpet on the veth rig, end to end. Brings up a rig (3 backends answering with
 # their name, weights 1:2:3, 96 client addresses), starts limpetd with examples/demo.json,
-# sends real HTTP/UDP clients through the VIPs and prints who went where; then changes a
-# weight and disables a server (SIGHUP) and prints who moved. The rig is deleted at the end.
+# sends real HTTP/UDP clients through the VIPs and prints who went where; then changes
+# weights and disables a server through the API (limpetctl: staged, then refresh), restarts
+# limpetd with kill -9 (the new one adopts the running dataplane) and prints who moved.
+# The rig is deleted at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${RIG_PREFIX:-}" ]; then
@@ -38,9 +40,7 @@ table() {
 # moved OLD NEW: the sources whose server changed
 moved() { join <(sort "$1") <(sort "$2") | awk '$2 != $3 { print "   " $1 ": " $2 " -> " $3 }'; }
 
-farm1_server() {	# farm1_server ADDR WEIGHT STATUS: edit one server of farm 1 (web)
-	sed -i -E "s/(\"address\": \"$1\", \"port\": 80, \"weight\": )[0-9]+, \"status\": \"[a-z]+\"/\1$2, \"status\": \"$3\"/" "$cfg"
-}
+ctl() { "$root/build/limpetctl" "$@" 2>&1 | sed 's/^/   /'; }
 
 say "limpetd on the LB (examples/demo.json: 3 farms over b1 b2 b3, weights 1:2:3)"
 limpetd_start "$cfg" || { cat "$LIMPETD_LOG"; exit 1; }
@@ -59,31 +59,48 @@ clients http 2001:2:0:100::1 "$(client_base6 1)" 8 5 | sed 's/^/   /'
 say "4. UDP: 8 clients x 5 datagrams to 198.18.100.1:80 (dsr)"
 clients udp 198.18.100.1 "$(client_base4 1)" 8 5 | sed 's/^/   /'
 
-say "5. weights 1:2:3 -> 3:2:1 (SIGHUP): the hosted product would rebalance; limpet keeps known clients"
-farm1_server 198.18.1.11 3 active
-farm1_server 198.18.1.13 1 active
-limpetd_hup && tail -1 "$LIMPETD_LOG" | sed 's/^/   /'
+say "5. weights 1:2:3 -> 3:2:1 through the API: staged first, nothing moves until refresh"
+echo "   \$ limpetctl server set tcp 1 1 weight=3; limpetctl server set tcp 1 3 weight=1"
+ctl server set tcp 1 1 weight=3 >/dev/null
+ctl server set tcp 1 3 weight=1 >/dev/null
+echo "   \$ limpetctl pending"
+ctl pending
+clients http 198.18.100.1 "$(client_base4 1)" 64 1 >"$work/s1"
+echo "   before refresh, known clients that moved: $(moved "$work/a0" "$work/s1" | wc -l) of 64"
+echo "   \$ limpetctl refresh   (the hosted product would rebalance; limpet keeps known clients)"
+ctl refresh
 clients http 198.18.100.1 "$(client_base4 1)" 64 1 >"$work/a1"
 echo "   known clients that moved: $(moved "$work/a0" "$work/a1" | wc -l) of 64"
 clients http 198.18.100.1 "$(client_base4 65)" 32 1 >"$work/n1"
 printf '   32 new clients follow the new weights:'
 awk '{ n[$2]++ } END { for (s in n) printf " %s=%d", s, n[s]; print "" }' "$work/n1"
 
-say "6. b2 disabled (status inactive, SIGHUP): only its clients move"
-farm1_server 198.18.1.12 2 inactive
-limpetd_hup && tail -1 "$LIMPETD_LOG" | sed 's/^/   /'
+say "6. b2 disabled (limpetctl server set tcp 1 2 status=inactive; refresh): only its clients move"
+ctl server set tcp 1 2 status=inactive >/dev/null
+ctl refresh | head -1
 clients http 198.18.100.1 "$(client_base4 1)" 64 1 >"$work/a2"
 moved "$work/a1" "$work/a2"
 echo "   moved: $(moved "$work/a1" "$work/a2" | wc -l) of 64 (b2 had $(awk '$2 == "b2"' "$work/a1" | wc -l))"
 
-say "7. b2 back (SIGHUP): nobody is taken from the others"
-farm1_server 198.18.1.12 2 active
-limpetd_hup && tail -1 "$LIMPETD_LOG" | sed 's/^/   /'
+say "7. b2 back (status=active; refresh): nobody is taken from the others"
+ctl server set tcp 1 2 status=active >/dev/null
+ctl refresh | head -1
 clients http 198.18.100.1 "$(client_base4 1)" 64 1 >"$work/a3"
 echo "   known clients that moved: $(moved "$work/a2" "$work/a3" | wc -l) of 64"
 
-say "counters (bpftool map dump pinned /sys/fs/bpf/limpet/demo/verdicts, summed over CPUs)"
-verdicts demo | awk '$2 { printf "   %-18s %d\n", $1, $2 }'
+say "8. kill -9 limpetd, start it again without --config: it restores the applied config and adopts the running dataplane"
+kill -9 "$LIMPETD_PID"
+wait "$LIMPETD_PID" 2>/dev/null || true
+LIMPETD_PID=
+clients http 198.18.100.1 "$(client_base4 1)" 64 1 >"$work/a4"
+echo "   with no limpetd running, known clients that moved: $(moved "$work/a3" "$work/a4" | wc -l) of 64"
+limpetd_start "" || { cat "$LIMPETD_LOG"; exit 1; }
+grep -E "restoring|adopted" "$LIMPETD_LOG" | sed 's/^/   /'
+clients http 198.18.100.1 "$(client_base4 1)" 64 1 >"$work/a5"
+echo "   after the restart, known clients that moved: $(moved "$work/a3" "$work/a5" | wc -l) of 64"
+
+say "limpetctl stats (also: /metrics, bpftool map dump pinned /sys/fs/bpf/limpet/demo/verdicts)"
+ctl stats
 
 say "stopping limpetd"
 limpetd_stop

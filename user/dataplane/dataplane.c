@@ -96,9 +96,11 @@ int dataplane_prog_fd(const struct dataplane *dp)
 	return dp->prog_fd;
 }
 
-static uint32_t server_stamp(const struct dp_server *s)
+/* The farm is in the stamp so that a server in two farms has two keys: the census (stats.c)
+ * tells apart the entries of each, which a sticky entry does not otherwise record. */
+static uint32_t server_stamp(const struct dp_server *s, uint32_t farm)
 {
-	uint64_t h = lb_hash_addr(s->addr, (uint64_t)s->id << 8 | s->family);
+	uint64_t h = lb_hash_addr(s->addr, (uint64_t)farm << 40 | (uint64_t)s->id << 8 | s->family);
 
 	return (uint32_t)(h >> 48);
 }
@@ -174,7 +176,7 @@ static int book_assign(struct dataplane *dp, const struct farm_book *prev, struc
 	for (size_t i = 0; i < f->nservers; i++) {
 		s = slot_of[i];
 		next->id[s] = f->servers[i].id;
-		next->key[s] = s | server_stamp(&f->servers[i]) << 16;
+		next->key[s] = s | server_stamp(&f->servers[i], f->slot) << 16;
 		if (!next->key[s])	/* 0 means free: slot 0 with stamp 0 takes stamp 1 */
 			next->key[s] = 1u << 16;
 		if (s + 1 > next->nslots)

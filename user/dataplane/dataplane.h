@@ -5,8 +5,9 @@
  * a farm is swapped in whole (see bpf/maps.h), a VIP's keys are installed before it answers.
  *
  * Server slots: within a farm a server keeps its slot for as long as its id stays, so sticky
- * entries keep naming it; its key is slot | stamp << 16 where the stamp is a hash of (id,
- * address), so a slot taken over by another server does not inherit the old one's clients.
+ * entries keep naming it; its key is slot | stamp << 16 where the stamp is a hash of (farm
+ * slot, id, address), so a slot taken over by another server does not inherit the old one's
+ * clients.
  */
 #ifndef LIMPET_DATAPLANE_H
 #define LIMPET_DATAPLANE_H
@@ -138,9 +139,9 @@ struct dp_key_count {
 /*
  * Live entries per server key. A sticky entry is live while its `seen` is within its farm's
  * stickinessTimeout on the dataplane's own clock; a connection entry while it exists (the LRU
- * evicts). Entries naming no server of a current farm count as stale, not as entries. A sticky
- * entry does not record its farm: a server with the same key in two farms (same id, address
- * and slot) gets the entries of both.
+ * evicts). Entries naming no server of a current farm count as stale, not as entries. A key
+ * names one server of one farm (its stamp hashes the farm slot too), so a server in two farms
+ * has its entries counted per farm; only a 16-bit stamp collision could merge two keys.
  */
 struct dp_census {
 	uint64_t entries;		/* live entries naming a current server: sum of counts */

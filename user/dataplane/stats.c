@@ -61,7 +61,8 @@ void dp_census_free(struct dp_census *c)
 
 /*
  * Fill c->keys with every current server key, ascending, and (if asked) timeouts[i] with the
- * timeout of keys[i]: a key two farms share takes the longer one, so no live entry is missed.
+ * timeout of keys[i]: a key two farms share (a stamp collision) takes the longer one, so no
+ * live entry is missed.
  */
 static int census_keys(const struct dataplane *dp, struct dp_census *c, uint32_t **timeouts)
 {
