@@ -28,23 +28,8 @@ cp "$root/build/limpetd-san" "$work/limpetd-san" || exit 1
 export LIMPETD_BIN=$work/limpetd-san
 . "$root/scripts/lib.sh"
 cfg=$work/limpet.json
-n=0
-failed=0
-why=
 
-tap() {	# tap NAME CMD...: run the check CMD, print ok/not ok with $why on failure
-	local name=$1
-	shift
-	why=
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name"
-		[ -n "$why" ] && echo "$why" | sed '/^$/d; s/^/# /'
-	fi
-}
+. "$root/tests/e2e/tap.sh"
 
 # write_config [W1 [SERVICE [FILE]]]: the test's config (in $cfg unless FILE). tcp frontends 1..3 on 198.18.100.1..3 over
 # farms 1..3 (sourceIp; farm 2 ipip, the others dsr), udp frontend 1 on 198.18.100.1 over udp

@@ -14,9 +14,6 @@ ctl=${LIMPETCTL_BIN:-$root/build/limpetctl-san}
 export LIMPETD_BIN=${LIMPETD_BIN:-$root/build/limpetd-san}
 unset LIMPET_API LIMPET_TOKEN_FILE
 
-n=0
-failed=0
-why=
 if [ "${1:-}" = --in-rig ]; then
 	state=$2
 	read -r n failed <"$state"
@@ -24,19 +21,7 @@ fi
 work=$(mktemp -d)
 nosock=$work/nonexistent.sock
 
-tap() {	# tap NAME CMD...: run the check CMD, print ok/not ok with $why on failure
-	local name=$1
-	shift
-	why=
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name"
-		[ -n "$why" ] && echo "$why" | sed 's/^/# /'
-	fi
-}
+. "$root/tests/e2e/tap.sh"
 
 # run ARGS...: limpetctl ARGS; stdout in $out, stderr in $err, exit status in $rc
 run() {

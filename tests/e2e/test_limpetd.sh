@@ -15,23 +15,8 @@ work=$(mktemp -d)
 # whatever happens, no limpetd, pins or lock of this test's service outlive it
 trap 'limpetd_stop >/dev/null 2>&1; rm -rf "$work" /sys/fs/bpf/limpet/e2e /run/limpet/e2e.lock' EXIT
 cfg=$work/limpet.json
-n=0
-failed=0
-why=
 
-tap() {	# tap NAME CMD...: run the check CMD, print ok/not ok with $why on failure
-	local name=$1
-	shift
-	why=
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name"
-		[ -n "$why" ] && echo "$why" | sed 's/^/# /'
-	fi
-}
+. "$root/tests/e2e/tap.sh"
 
 # write_config W1 W2 W3 STATUS2: the test's config, every farm with backends b1..b3
 write_config() {

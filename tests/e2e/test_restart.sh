@@ -22,23 +22,8 @@ work=$(mktemp -d)
 # no balancer left attached by a kept dataplane: the rig's namespaces go with the rig)
 trap 'limpetd_stop >/dev/null 2>&1; rm -rf "$work" "$pins" "$state" /run/limpet/$svc.*' EXIT
 api_args=(--api "unix:$sock")
-n=0
-failed=0
-why=
 
-tap() {	# tap NAME CMD...: run the check CMD, print ok/not ok with $why on failure
-	local name=$1
-	shift
-	why=
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name"
-		[ -n "$why" ] && echo "$why" | sed 's/^/# /'
-	fi
-}
+. "$root/tests/e2e/tap.sh"
 
 # write_config FILE W1 W2 W3 [REVERSED]: tcp farms 1 (sourceIp, dsr), 2 (sourceIp, dsr: the
 # same servers and weights, visited only to show where the table alone sends a source) and

@@ -200,31 +200,45 @@ static void do_config(struct service *svc, const struct api_request *rq, struct 
 	json_decref(doc);
 }
 
-static void do_refresh(struct service *svc, const struct api_request *rq, struct api_answer *ans)
+/*
+ * A POST whose optional body holds one optional field: the body (the caller frees it), with
+ * the field unpacked by fmt into out when present; NULL once answered (wrong method, bad
+ * body or field).
+ */
+static json_t *post_field(const struct api_request *rq, struct api_answer *ans, const char *fmt,
+			  const char *key, void *out, const char *expected)
 {
-	const char *zone = service_applied_config(svc)->zone, *want = "all";
-	json_t *body, *report = NULL;
-	int err;
+	json_t *body;
 
 	if (strcmp(rq->method, "POST")) {
 		not_allowed(ans, "POST", rq->method);
-		return;
+		return NULL;
 	}
 	body = body_object(rq, ans, true);
+	if (body && json_unpack(body, fmt, key, out)) {
+		api_error(ans, 400, BAD_REQUEST, "%s: expected %s", key, expected);
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
+static void do_refresh(struct service *svc, const struct api_request *rq, struct api_answer *ans)
+{
+	const char *zone = service_applied_config(svc)->zone, *want = "all";
+	json_t *body = post_field(rq, ans, "{s?s}", "zone", &want, "a string"), *report = NULL;
+	bool other_zone;
+	int err;
+
 	if (!body)
 		return;
-	if (json_unpack(body, "{s?s}", "zone", &want)) {
-		json_decref(body);
-		api_error(ans, 400, BAD_REQUEST, "zone: expected a string");
-		return;
-	}
-	if (strcmp(want, "all") && strcmp(want, zone)) {
+	other_zone = strcmp(want, "all") && strcmp(want, zone);
+	if (other_zone)
 		api_error(ans, 400, BAD_REQUEST, "zone \"%s\": this service's zone is \"%s\" "
 			  "(or use \"all\")", want, zone);
-		json_decref(body);
-		return;
-	}
 	json_decref(body);
+	if (other_zone)
+		return;
 	err = service_refresh(svc, "api", &report);
 	if (err) {
 		api_error(ans, 500, INTERNAL, "refresh failed, the running config stays: %s",
@@ -238,21 +252,11 @@ static void do_refresh(struct service *svc, const struct api_request *rq, struct
 static void do_shutdown(struct service *svc, const struct api_request *rq,
 			struct api_answer *ans)
 {
-	json_t *body;
 	int keep = 0;
+	json_t *body = post_field(rq, ans, "{s?b}", "keepDataplane", &keep, "true or false");
 
-	if (strcmp(rq->method, "POST")) {
-		not_allowed(ans, "POST", rq->method);
-		return;
-	}
-	body = body_object(rq, ans, true);
 	if (!body)
 		return;
-	if (json_unpack(body, "{s?b}", "keepDataplane", &keep)) {
-		json_decref(body);
-		api_error(ans, 400, BAD_REQUEST, "keepDataplane: expected true or false");
-		return;
-	}
 	json_decref(body);
 	pr_info("shutdown requested through the API%s", keep ? ", keeping the dataplane" : "");
 	service_request_stop(svc, keep);
