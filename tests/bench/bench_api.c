@@ -279,7 +279,8 @@ static int do_measure(const char *sock, int servers, int farms, const char *name
 	printf("refresh, %d servers in %d farm%s, one server's status changed: median %.2f ms "
 	       "(min %.2f, max %.2f); maglev_build of that farm alone: %.2f ms\n", servers, farms,
 	       farms == 1 ? "" : "s", p50, t[0], t[REFRESHES - 1], mg);
-	printf("  where the time goes (medians, limpetd's clock): validate+diff %.2f ms, dataplane "
+	printf("  where the time goes (medians, limpetd's clock): validate+diff %.2f ms (done when the "
+	       "edit was staged, so ~0 here), dataplane "
 	       "%.2f ms, save (write, fsync, rename, fsync dir) %.2f ms\n",
 	       quantile(valid, REFRESHES, 0.5), quantile(dpl, REFRESHES, 0.5),
 	       quantile(save, REFRESHES, 0.5));

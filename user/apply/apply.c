@@ -19,7 +19,16 @@ struct slots {
 	struct slot_owner frontend[LB_FRONTENDS_MAX];
 };
 
+/* The VIPs and allowedSource prefixes a config compiles to. */
+struct compiled {
+	struct dp_vip *vips;
+	size_t nvips;
+	struct dp_acl *acls;
+	size_t nacls;
+};
+
 struct applier {
+	struct compiled last;		/* of the applied config: an equal one syncs nothing */
 	struct slots slots;		/* of the applied config: changed only by a successful apply */
 	struct slots next;		/* scratch of apply_once: the slots being applied */
 	struct slot_owner want[LB_FRONTENDS_MAX];	/* scratch: owners wanted by the config */
@@ -35,9 +44,26 @@ int applier_new(struct applier **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static void compiled_free(struct compiled *c)
+{
+	free(c->vips);
+	free(c->acls);
+	*c = (struct compiled){ 0 };
+}
+
 void applier_free(struct applier *ap)
 {
+	if (ap)
+		compiled_free(&ap->last);
 	free(ap);
+}
+
+/* A refresh of 1000 frontends usually changes none: their 1000+ map updates are skipped. */
+static bool compiled_same(const struct compiled *a, const struct compiled *b)
+{
+	return a->vips && a->nvips == b->nvips && a->nacls == b->nacls &&
+	       !memcmp(a->vips, b->vips, a->nvips * sizeof(*a->vips)) &&
+	       !memcmp(a->acls, b->acls, a->nacls * sizeof(*a->acls));
 }
 
 static int slot_find(const struct slot_owner *s, size_t n, enum cfg_layer l, uint32_t id)
@@ -177,13 +203,6 @@ static bool frag_key_ok(const struct config *cfg, enum cfg_layer l, const struct
 	}
 	return true;
 }
-
-struct compiled {
-	struct dp_vip *vips;
-	size_t nvips;
-	struct dp_acl *acls;
-	size_t nacls;
-};
 
 static int compile_frontends(const struct slots *sl, const struct config *cfg,
 			     struct compiled *out)
@@ -328,18 +347,23 @@ static int apply_once(struct applier *ap, struct dataplane *dp, const struct con
 	err = err ?: farms_push(next, dp, cfg, c);
 	err = err ?: compile_frontends(next, cfg, &comp);
 	/* prefixes before the VIPs that need them, stale ones after the VIPs let go */
-	for (size_t i = 0; i < comp.nacls && !err; i++)
-		err = dataplane_acl_add(dp, &comp.acls[i]);
-	err = err ?: dataplane_vips_sync(dp, comp.vips, comp.nvips);
-	err = err ?: dataplane_acl_sync(dp, comp.acls, comp.nacls);
+	if (!err && !compiled_same(&ap->last, &comp)) {
+		for (size_t i = 0; i < comp.nacls && !err; i++)
+			err = dataplane_acl_add(dp, &comp.acls[i]);
+		err = err ?: dataplane_vips_sync(dp, comp.vips, comp.nvips);
+		err = err ?: dataplane_acl_sync(dp, comp.acls, comp.nacls);
+	}
 	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
 		if (cur[s].used && !next->farm[s].used)
 			err = farm_del(dp, s);
 	for (size_t i = 0; i < comp.nvips; i++)
 		c->vip_keys += comp.vips[i].port_hi - comp.vips[i].port_lo + 1;
 	c->acl = comp.nacls;
-	free(comp.vips);
-	free(comp.acls);
+	compiled_free(&ap->last);
+	if (!err)
+		ap->last = comp;
+	else
+		compiled_free(&comp);
 	if (!err) {
 		for (size_t s = 0; s < LB_FARMS_MAX; s++)
 			ap->rec.farm[s] = owner_record(&next->farm[s]);
