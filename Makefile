@@ -43,21 +43,23 @@ DP_SRCS     := $(call mod,dataplane) $(call mod,maglev) $(call mod,common)
 CONFIG_SRCS := $(call mod,config)
 # compiling the config model into dataplane state
 APPLY_SRCS  := $(call mod,apply)
-# the daemon: its own modules, the API and the dataplane, compiled from the config model
-D_SRCS      := $(call mod,daemon) $(call mod,api) $(APPLY_SRCS) $(CONFIG_SRCS)
+# the daemon: its own modules, the API, the prober and the dataplane, compiled from the config
+# model
+D_SRCS      := $(call mod,daemon) $(call mod,api) $(call mod,health) $(APPLY_SRCS) $(CONFIG_SRCS)
 D_OBJS      := $(call obj,$(D_SRCS))
 D_SAN       := $(call san,$(D_SRCS))
 DP_OBJS     := $(call obj,$(DP_SRCS))
 DP_SAN      := $(call san,$(DP_SRCS))
 CONFIG_SAN  := $(call san,$(CONFIG_SRCS))
 PKT_SAN     := $(BUILD)/san/pkt.o
-D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd
+D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd -lhttp_parser
 
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpetctl $(BUILD)/limpet-backend $(BUILD)/namesrv \
-	    $(BUILD)/rigclient
+	    $(BUILD)/rigclient $(BUILD)/fakesrv
 TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_edit $(BUILD)/test_apply \
-	    $(BUILD)/test_xdp $(BUILD)/limpetd-san $(BUILD)/test_metrics $(BUILD)/limpetctl-san
-BENCHES  := $(BUILD)/bench_xdp $(BUILD)/bench_rig $(BUILD)/bench_api
+	    $(BUILD)/test_xdp $(BUILD)/limpetd-san $(BUILD)/test_metrics $(BUILD)/limpetctl-san \
+	    $(BUILD)/test_probe $(BUILD)/test_health
+BENCHES  := $(BUILD)/bench_xdp $(BUILD)/bench_rig $(BUILD)/bench_api $(BUILD)/bench_health
 # what the benchmarks share (farm setup, the 1M clients, CPU pinning, statistics)
 BENCH_COMMON := tests/bench/bench_common.c tests/bench/bench_common.h
 
@@ -142,6 +144,12 @@ $(BUILD)/namesrv: tools/namesrv.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
+# rig fixture: fake smtp/mysql/pgsql/http servers for the health-probe tests
+$(BUILD)/fakesrv: tools/fakesrv.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 $(BUILD)/rigclient: tools/rigclient.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -158,6 +166,19 @@ $(BUILD)/test_config: tests/unit/test_config.c $(CONFIG_SAN) $(BUILD)/san/maglev
 $(BUILD)/test_edit: tests/unit/test_edit.c $(CONFIG_SAN) $(BUILD)/san/maglev/maglev.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcmocka -o $@
+
+# the health probes' protocols (not the prober): pure functions fed real greeting bytes
+PROBE_SRCS  := $(wildcard user/health/probe*.c)
+$(BUILD)/test_probe: tests/unit/test_probe.c $(call san,$(PROBE_SRCS)) $(CONFIG_SAN) \
+		     $(BUILD)/san/maglev/maglev.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lhttp_parser -lcmocka -o $@
+
+# the prober's engine against listeners of its own on 127.0.0.1 and ::1 (log.o wants libbpf)
+$(BUILD)/test_health: tests/unit/test_health.c $(call san,$(call mod,health)) $(CONFIG_SAN) \
+		      $(BUILD)/san/maglev/maglev.o $(BUILD)/san/common/log.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -ljansson -lhttp_parser -lcmocka -o $@
 
 # runs tests/unit/check_metrics.py (python3-prometheus-client) on what it renders
 $(BUILD)/test_metrics: tests/unit/test_metrics.c $(call san,user/api/metrics.c)
@@ -189,6 +210,11 @@ $(BUILD)/bench_rig: tests/bench/bench_rig.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/
 $(BUILD)/bench_api: tests/bench/bench_api.c $(call obj,user/maglev/maglev.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lbpf -lcurl -lmicrohttpd -ljansson -lpthread -o $@
+
+# the prober's benchmark helper: config, listeners on the backends, probe spread
+$(BUILD)/bench_health: tests/bench/bench_health.c
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lm -o $@
 
 # the config/API fuzzer (libFuzzer): clang only, its own sanitizer build of the config module;
 # UBSan does not recover, so undefined behaviour is a crash the fuzzer saves. `make fuzz` runs

@@ -49,8 +49,9 @@ static __always_inline __u32 now_sec(void)
 	return bpf_ktime_get_coarse_ns() / 1000000000ULL;
 }
 
-/* The server a recorded key names, if it is still in the farm and eligible. */
-static __always_inline struct lb_server *server_by_key(struct lb_farm *f, __u32 key)
+/* The server a recorded key names, if it is still in the farm and has one of the flags
+ * (LB_SERVER_F_*): eligible, or for an established connection also keeping its flows. */
+static __always_inline struct lb_server *server_by_key(struct lb_farm *f, __u32 key, __u8 flags)
 {
 	__u32 slot = LB_SERVER_KEY_SLOT(key);
 	struct lb_server *s;
@@ -58,7 +59,7 @@ static __always_inline struct lb_server *server_by_key(struct lb_farm *f, __u32 
 	if (slot >= LB_FARM_SERVERS_MAX || slot >= f->hdr.nservers)
 		return NULL;
 	s = &f->servers[slot];
-	if (s->key != key || !(s->flags & LB_SERVER_F_ELIGIBLE))
+	if (s->key != key || !(s->flags & flags))
 		return NULL;
 	return s;
 }
@@ -131,7 +132,7 @@ static __always_inline struct lb_server *pick_source(struct lb_farm *f, __u32 fa
 		if (e->tag != tag)
 			continue;
 		if (sticky_live(e, now, timeout)) {
-			s = server_by_key(f, e->server);
+			s = server_by_key(f, e->server, LB_SERVER_F_ELIGIBLE);
 			if (s) {
 				if (now - e->seen >= LB_STICKY_REFRESH_SEC)
 					e->seen = now;
@@ -191,7 +192,9 @@ static __always_inline struct lb_server *pick_flow(struct lb_farm *f, __u32 farm
 	__builtin_memcpy(k.dst, pi->dst, sizeof(k.dst));
 	c = bpf_map_lookup_elem(&conns, &k);
 	if (c) {
-		s = server_by_key(f, c->server);
+		/* a server that failed its probe keeps its established flows unless its
+		 * onMarkedDown says shutdown-sessions (issue 7); a sourceIp client moves */
+		s = server_by_key(f, c->server, LB_SERVER_F_ELIGIBLE | LB_SERVER_F_KEEP_FLOWS);
 		if (s) {
 			if (now - c->seen >= LB_STICKY_REFRESH_SEC)
 				c->seen = now;

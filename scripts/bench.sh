@@ -38,10 +38,19 @@ bench_api() {
 	scripts/rig.sh run --backends 3 -- tests/bench/bench_api.sh
 }
 
+# Health probes: limpetd's CPU (% of one core, against the same limpetd without probes) for
+# 10 000 servers probed every second with tcp and with http, and the spread of the probe
+# starts seen by the listeners on the backends.
+bench_health() {
+	[ -x build/bench_health ] || die "build/bench_health missing: make build/bench_health"
+	scripts/rig.sh run --backends 2 -- tests/bench/bench_health.sh
+}
+
 steps=(
 	bench_xdp
 	bench_rig
 	bench_api
+	bench_health
 )
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"

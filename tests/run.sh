@@ -32,7 +32,9 @@ rig() { ./scripts/rig.sh run "$@"; }
 suite "maglev (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_maglev
 suite "config (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_config
 suite "config edit and diff (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_edit
+suite "probe protocols (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_probe
 suite "metrics (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_metrics
+suite "health prober (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_health
 suite "fuzz (libFuzzer, 30 s)" tests/fuzz/run.sh 30
 suite "apply (unit, balancer loaded in the rig LB)" rig --backends 9 --static-neigh -- \
 	scripts/rig.sh exec lb env CMOCKA_MESSAGE_OUTPUT=TAP build/test_apply

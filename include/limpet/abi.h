@@ -78,6 +78,13 @@ _Static_assert(sizeof(struct lb_acl_key) == 24, "lb_acl_key layout");
 #define LB_FWD_IPIP		1	/* IPv4-in-IPv4 / IPv6-in-IPv6 */
 
 #define LB_SERVER_F_ELIGIBLE	(1u << 0) /* may receive traffic (active, probe up) */
+/*
+ * Not eligible, but its established connections (null stickiness: conns entries) stay: its
+ * probe failed, it is still active, and its onMarkedDown is not shutdown-sessions. A balancer
+ * older than the flag treats such a server as any ineligible one (its flows are re-picked),
+ * which is why the flag needs no new LB_ABI_VERSION: either side of an adoption stays safe.
+ */
+#define LB_SERVER_F_KEEP_FLOWS	(1u << 1)
 
 struct lb_server {
 	__be32 addr[LB_ADDR_WORDS];

@@ -827,6 +827,161 @@ done:
 	dp_census_free(&after);
 }
 
+/* --- a server down by its probe: flags, and onMarkedDown shutdown-sessions --------------- */
+#define F_KEEP		18
+#define F_FORGET	19
+#define F_FORGET_NULL	20
+#define FLOWS_N		2000
+
+enum { V_KEEP = V_CENSUS_NULL + 1, V_FORGET, V_FORGET_NULL };
+
+/* Backends 1..3 as servers id0 + k behind VIP n; server id0 + 1 eligible or not, keeping its
+ * flows or not (the applier's LB_SERVER_F_KEEP_FLOWS). */
+static int down_farm(uint32_t slot, int n, uint8_t stickiness, uint32_t id0, bool elig1,
+		     bool keep1)
+{
+	struct dp_server sv[NBACKENDS];
+	struct dp_farm f = { .slot = slot, .seed = SEED, .stickiness = stickiness,
+			     .forwarding = LB_FWD_DSR, .nservers = NBACKENDS, .servers = sv };
+	int err;
+
+	for (int k = 1; k <= NBACKENDS; k++) {
+		sv[k - 1] = (struct dp_server){ .id = id0 + k, .family = LB_V4,
+						.weight = weights[k - 1],
+						.eligible = k > 1 || elig1,
+						.keep_flows = k == 1 && keep1 };
+		backend_addr(LB_V4, k, sv[k - 1].addr);
+	}
+	err = dataplane_farm_set(dp, &f);
+	return err ?: add_vip(LB_V4, n, slot, 80, 80, 0, false);
+}
+
+static void test_keep_flows(void)
+{
+	static int first[FLOWS_N];
+	int on1 = 0, moved = 0, new1 = 0, wrong = 0, k;
+
+	tap_begin();
+	if (!CHECK(!down_farm(F_KEEP, V_KEEP, LB_STICKY_NONE, 500, true, false), "farm"))
+		goto out;
+	for (int i = 0; i < FLOWS_N; i++) {
+		first[i] = pick(LB_V4, V_KEEP, 78, 30000 + i, ACK);
+		on1 += first[i] == 1;
+	}
+	CHECK(!down_farm(F_KEEP, V_KEEP, LB_STICKY_NONE, 500, false, true), "server 1 down");
+	for (int i = 0; i < FLOWS_N; i++)
+		moved += pick(LB_V4, V_KEEP, 78, 30000 + i, ACK) != first[i];
+	for (int i = 0; i < FLOWS_N; i++)
+		new1 += pick(LB_V4, V_KEEP, 78, 40000 + i, ACK) == 1;
+	CHECK(on1 > 0, "server 1 had no flows");
+	CHECK(!moved, "down, keeping its flows: want 0 of %d established flows moved (%d on "
+	      "server 1), %d moved", FLOWS_N, on1, moved);
+	CHECK(!new1, "down: want no new flow on server 1, %d of %d went there", new1, FLOWS_N);
+	CHECK(!down_farm(F_KEEP, V_KEEP, LB_STICKY_NONE, 500, false, false), "flag off");
+	for (int i = 0; i < FLOWS_N; i++) {
+		k = pick(LB_V4, V_KEEP, 78, 30000 + i, ACK);
+		wrong += first[i] == 1 ? k == 1 || !k : k != first[i];
+	}
+	CHECK(!wrong, "without the flag: want server 1's %d flows moved, the others staying; %d "
+	      "wrong", on1, wrong);
+out:
+	tap_end("null stickiness: a server down keeping its flows keeps them and takes no new "
+		"ones; without the flag they move");
+
+	tap_begin();
+	on1 = wrong = 0;
+	if (!CHECK(!down_farm(F_KEEP, V_KEEP, LB_STICKY_SOURCE_IP, 600, true, false), "farm"))
+		goto out_src;
+	for (int i = 0; i < FLOWS_N; i++) {
+		first[i] = pick(LB_V4, V_KEEP, 70000 + i, 5000, ACK);
+		on1 += first[i] == 1;
+	}
+	CHECK(!down_farm(F_KEEP, V_KEEP, LB_STICKY_SOURCE_IP, 600, false, true), "server 1 down");
+	for (int i = 0; i < FLOWS_N; i++) {
+		k = pick(LB_V4, V_KEEP, 70000 + i, 5000, ACK);
+		wrong += first[i] == 1 ? k == 1 || !k : k != first[i];
+	}
+	CHECK(on1 > 0, "server 1 had no sources");
+	CHECK(!wrong, "want server 1's %d sources moved, the others staying; %d wrong", on1,
+	      wrong);
+out_src:
+	tap_end("sourceIp: a server down keeping its flows still loses its sources to the others");
+}
+
+/* The census counts of servers id0 + 1..3 of a farm slot. */
+static void census_counts(const struct dp_census *c, uint32_t slot, uint32_t id0, int *got)
+{
+	for (int k = 1; k <= NBACKENDS; k++)
+		got[k] = dp_census_count(c, dataplane_server_key(dp, slot, id0 + k));
+}
+
+/* shutdown-sessions: server 1 of a sourceIp and of a null farm forgotten in one call (with a
+ * server no farm has); the entries of the others stay. */
+static void test_forget_servers(void)
+{
+	struct dp_forget fg[] = {
+		{ .farm = F_FORGET, .id = 701 }, { .farm = F_FORGET_NULL, .id = 801 },
+		{ .farm = F_FORGET, .id = 799 },
+	};
+	struct dp_census s0 = { 0 }, c0 = { 0 }, s1 = { 0 }, c1 = { 0 };
+	int ss[NBACKENDS + 1] = { 0 }, sc[NBACKENDS + 1] = { 0 };
+	int as[NBACKENDS + 1], ac[NBACKENDS + 1];
+	uint64_t other_s, other_c;
+
+	tap_begin();
+	if (!CHECK(!down_farm(F_FORGET, V_FORGET, LB_STICKY_SOURCE_IP, 700, true, false),
+		   "sourceIp farm") ||
+	    !CHECK(!down_farm(F_FORGET_NULL, V_FORGET_NULL, LB_STICKY_NONE, 800, true, false),
+		   "null farm"))
+		goto out;
+	for (int i = 0; i < CENSUS_N; i++) {
+		ss[pick(LB_V4, V_FORGET, 80000 + i, 5000, ACK)]++;
+		sc[pick(LB_V4, V_FORGET_NULL, 79, 20000 + i, ACK)]++;
+	}
+	/* as limpetd does it: the farms applied without server 1 first */
+	if (!CHECK(!down_farm(F_FORGET, V_FORGET, LB_STICKY_SOURCE_IP, 700, false, false),
+		   "sourceIp farm, server 1 down") ||
+	    !CHECK(!down_farm(F_FORGET_NULL, V_FORGET_NULL, LB_STICKY_NONE, 800, false, false),
+		   "null farm, server 1 down") ||
+	    !CHECK(!dataplane_sticky_census(dp, &s0) && !dataplane_conn_census(dp, &c0),
+		   "census before") ||
+	    !CHECK(!dataplane_forget_servers(dp, fg, 3), "forget") ||
+	    !CHECK(!dataplane_sticky_census(dp, &s1) && !dataplane_conn_census(dp, &c1),
+		   "census after"))
+		goto out;
+	CHECK(!ss[0] && !sc[0] && ss[1] && sc[1], "want every packet forwarded and server 1 "
+	      "used: sources %d lost, %d on 1; flows %d lost, %d on 1", ss[0], ss[1], sc[0], sc[1]);
+	CHECK(fg[0].sticky == (uint64_t)ss[1] && !fg[0].conns, "sourceIp server 701: want %d "
+	      "sticky entries and 0 connections removed, got %llu and %llu", ss[1],
+	      (unsigned long long)fg[0].sticky, (unsigned long long)fg[0].conns);
+	CHECK(fg[1].conns == (uint64_t)sc[1] && !fg[1].sticky, "null server 801: want %d "
+	      "connections and 0 sticky entries removed, got %llu and %llu", sc[1],
+	      (unsigned long long)fg[1].conns, (unsigned long long)fg[1].sticky);
+	CHECK(!fg[2].sticky && !fg[2].conns, "server 799 (no such server): want nothing removed");
+	census_counts(&s1, F_FORGET, 700, as);
+	census_counts(&c1, F_FORGET_NULL, 800, ac);
+	CHECK(!as[1] && !ac[1], "server 1: want no entry left, %d sticky and %d connections",
+	      as[1], ac[1]);
+	for (int k = 2; k <= NBACKENDS; k++)
+		CHECK(as[k] == ss[k] && ac[k] == sc[k], "server %d: want its %d sources and %d "
+		      "flows intact, got %d and %d", k, ss[k], sc[k], as[k], ac[k]);
+	/* every other farm's entries: the totals less what was removed */
+	other_s = s0.entries - ss[1];
+	other_c = c0.entries - sc[1];
+	CHECK(s1.entries == other_s && c1.entries == other_c, "tables: want %llu sticky and "
+	      "%llu connection entries left, got %llu and %llu", (unsigned long long)other_s,
+	      (unsigned long long)other_c, (unsigned long long)s1.entries,
+	      (unsigned long long)c1.entries);
+	CHECK(dataplane_forget_servers(dp, &fg[2], 1) == -ENOENT, "forgetting only a server "
+	      "no farm has: want -ENOENT");
+out:
+	tap_end("forget servers: their sticky and connection entries are gone, the others intact");
+	dp_census_free(&s0);
+	dp_census_free(&c0);
+	dp_census_free(&s1);
+	dp_census_free(&c1);
+}
+
 /* --- failure verdicts and counters ---------------------------------------------------- */
 static void test_odd_farm(const char *name, int family, const char *addr, bool eligible,
 			  uint8_t fwd, size_t payload, int want_action, enum lb_reason why)
@@ -974,6 +1129,8 @@ int main(void)
 	test_counters();
 	test_sticky_census();
 	test_conn_census();
+	test_keep_flows();
+	test_forget_servers();
 	test_fragments_follow_source(LB_V4);
 	test_fragments_follow_source(LB_V6);
 	test_same_source_same_server(LB_V4);

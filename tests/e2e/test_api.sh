@@ -294,6 +294,13 @@ metrics_check() {
 	                m = get(s, name, **lab)
 	                check(m == x[k], where + "server %r %s: /metrics %r, /stats %r"
 	                      % (lab, k, m, x[k]))
+	            m = [get(s, "limpet_server_state", state=st, **lab)
+	                 for st in ("up", "down", "checking", "disabled")]
+	            up = get(s, "limpet_server_up", **lab)
+	            check(m.count(1) == 1 and m.count(0) == 3 and
+	                  ("up", "down", "checking", "disabled")[m.index(1)] == x["state"] and
+	                  up == (x["state"] in ("up", "checking")), where + "server %r state: "
+	                  "/metrics state series %r and up %r, /stats %r" % (lab, m, up, x["state"]))
 	    # the VIP's verdict is our clients' alone; others (pass_not_vip: ARP, neighbour
 	    # discovery) go on counting between the scrapes, which come before /stats
 	    for r, v in stats["verdicts"].items():

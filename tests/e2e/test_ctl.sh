@@ -269,6 +269,7 @@ t_status() {
 	counts.farms       2
 	counts.servers     3
 	counts.eligible    2
+	counts.down        0
 	pendingChanges     0
 	lastRefresh        null
 	refreshes.ok       0
@@ -312,9 +313,9 @@ t_farm_list_http() {
 
 t_server_list() {
 	golden server list tcp 1 <<-'EOF'
-	ID  ADDRESS      PORT  WEIGHT  STATUS    BACKUP  PROBE  NAME
-	1   198.18.1.11  -     1       active    false   false  -
-	2   198.18.1.12  -     2       inactive  false   false  -
+	ID  ADDRESS      PORT  WEIGHT  STATUS    STATE     BACKUP  PROBE  NAME
+	1   198.18.1.11  -     1       active    up        false   false  -
+	2   198.18.1.12  -     2       inactive  disabled  false   false  -
 	EOF
 }
 
@@ -327,6 +328,7 @@ t_farm_show() {
 	forwarding      dsr
 	probe.type      tcp
 	probe.interval  2
+	probe.timeout   2
 	probe.match     default
 	probe.negate    false
 	probe.forceSsl  false
@@ -355,17 +357,20 @@ t_server_show() {
 	status    inactive
 	backup    false
 	probe     false
+	state     disabled
 	EOF
 }
 
-# every layer: {"tcp": [...], "udp": [...], "http": [...]} as the staged config holds them
+# every layer: {"tcp": [...], "udp": [...], "http": [...]} as the staged config holds them; the
+# servers of a farm with the state of the running ones
 t_list_json() {
 	local doc
 	doc=$("$ctl" config export --staged) || return 1
 	same_json "frontend list" "$(jq -c '{tcp: .tcp.frontend, udp: .udp.frontend,
 		http: .http.frontend}' <<<"$doc")" frontend list &&
 		same_json "farm list tcp" "$(jq -c .tcp.farm <<<"$doc")" farm list tcp &&
-		same_json "server list udp 7" "$(jq -c .udp.farm[0].server <<<"$doc")" \
+		same_json "server list udp 7" \
+			"$(jq -c '.udp.farm[0].server | map(. + {state: "up"})' <<<"$doc")" \
 			server list udp 7
 }
 
@@ -472,6 +477,15 @@ t_refresh_zone() {
 	fails 1 'zone "mars": this service'"'"'s zone is "local"' refresh --zone mars
 }
 
+# the prober's fields are shown, never set: a body naming one is refused whole
+t_read_only() {
+	fails 1 "limpetctl: state: read-only" server set tcp 1 1 state=down weight=2 &&
+		fails 1 "limpetctl: lastCheck: read-only" server add tcp 1 address=198.18.1.13 \
+			lastCheck=null || return 1
+	why=
+	golden pending <<<"zone local: 0 pending changes"
+}
+
 t_api_errors() {
 	local e="tcp.farm[0].server[0].weight: 300 is out of range 1..256"
 	run server set tcp 1 1 weight=300
@@ -495,13 +509,28 @@ t_stats() {
 	fb=$(jq '[.farms[] | select(.layer == "udp") | .servers[].bytes] | add' <<<"$js")
 	[ "$p" -ge 6 ] || { why="udp frontend: $p packets, want >= 6"$'\n'"$why"; return 1; }
 	grep -qE "^udp +1 +$p +$b$" <<<"$out" &&
-		grep -qE "^udp +7 +- +$fp +$fb +[0-9]+ +-$" <<<"$out" &&
-		grep -qE "^udp +7 +1 +$fp +$fb +[0-9]+ +true$" <<<"$out" &&
+		grep -qE "^udp +7 +- +$fp +$fb +[0-9]+ +- +-$" <<<"$out" &&
+		grep -qE "^udp +7 +1 +$fp +$fb +[0-9]+ +true +up$" <<<"$out" &&
 		grep -qE "^VERDICT +PACKETS$" <<<"$out" &&
 		[ "$(grep -cE '^(pass|drop|tx|redirect)' <<<"$out")" -eq \
 			"$(jq '.verdicts | length' <<<"$js")" ] &&
 		grep -qE "^sticky +[0-9]+ +[0-9]+$" <<<"$out" &&
 		grep -qE "^connections +[0-9]+ +[0-9]+$" <<<"$out"
+}
+
+# a farm in use whose every server is disabled drops every packet of its VIP: status warns
+# until a server is back
+t_no_server() {
+	local w
+	"$ctl" server set udp 7 1 status=inactive >/dev/null && "$ctl" refresh >/dev/null ||
+		{ why="disabling udp farm 7's server failed"; return 1; }
+	w=$("$ctl" --json status | jq -c .warnings)
+	"$ctl" server set udp 7 1 status=active >/dev/null && "$ctl" refresh >/dev/null ||
+		{ why="enabling udp farm 7's server again failed"; return 1; }
+	run --json status
+	why="disabled: warnings $w; enabled again: $(jq -c .warnings <<<"$out")"
+	[ "$w" = '["udp farm 7 has no eligible server: its VIPs drop every packet"]' ] &&
+		[ "$(jq -c .warnings <<<"$out")" = "[]" ] && clean
 }
 
 t_export() {
@@ -597,7 +626,7 @@ tap "server list tcp 1" t_server_list
 tap "farm show: nested probe fields flattened" t_farm_show
 tap "frontend show" t_frontend_show
 tap "server show" t_server_show
-tap "list --json: the staged config's arrays" t_list_json
+tap "list --json: the staged config's arrays, servers with their state" t_list_json
 tap "show and status --json: the API's answer as is" t_show_json
 tap "--service given, and one limpetd does not serve" t_service
 tap "server add: the created server; displayName=7 sent as a string" t_server_add
@@ -611,7 +640,9 @@ tap "refresh --zone local: what changed" t_refresh
 tap "after refresh: nothing pending, a second refresh changes nothing" t_refreshed
 tap "refresh --zone of another zone: exit 1 with the API's message" t_refresh_zone
 tap "an invalid edit: exit 1, the message and every error on its own line" t_api_errors
+tap "server set/add with a read-only state field: exit 1 naming it, nothing staged" t_read_only
 tap "stats after UDP traffic: the tables show the API's counters" t_stats
+tap "udp farm without an eligible server: a status warning while it lasts" t_no_server
 tap "config export: applied to a file, --staged to stdout" t_export
 tap "config import FILE and -: staged replaced, pending counted" t_import
 tap "config import: bad JSON names the position, an invalid config every error" t_import_bad

@@ -549,6 +549,116 @@ static void test_backup_takes_traffic_only_without_an_active_primary(void **stat
 	expect(LB_R_NO_SERVER, "198.18.100.1", IPPROTO_TCP, 80, "every server inactive");
 }
 
+/* --- 4b. probe state (issue 7) ---------------------------------------------------------------- */
+
+static bool probe_down[4];	/* tcp farm 1's servers 1..3, as the fake prober has them */
+
+static bool fake_probe(void *arg, enum cfg_layer l, uint32_t farm, uint32_t server)
+{
+	(void)arg;
+	return !(l == CFG_TCP && farm == 1 && server < 4 && probe_down[server]);
+}
+
+/* backup_cfg() with every server active and server 1's onMarkedDown as given ('' for none) */
+static const char *marked_cfg(const char *on_marked_down)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "{'serviceName': 'apply', 'tcp': {'frontend': [" FE_1 "],"
+		 " 'farm': [{'farmId': 1, 'server': ["
+		 "  {'serverId': 1, 'address': '198.18.1.11'%s%s%s},"
+		 "  {'serverId': 2, 'address': '198.18.1.12', 'backup': true},"
+		 "  {'serverId': 3, 'address': '198.18.1.13'}]}]}}",
+		 *on_marked_down ? ", 'onMarkedDown': '" : "", on_marked_down,
+		 *on_marked_down ? "'" : "");
+	return buf;
+}
+
+/* spread() from clients first..first+n-1 */
+static void spread_from(int first, int n, uint64_t got[4])
+{
+	uint64_t before[4];
+
+	for (uint32_t id = 1; id <= 3; id++)
+		before[id] = server_packets(0, id);
+	for (int i = first; i < first + n; i++)
+		expect_from(LB_R_TX, client(i), "198.18.100.1", IPPROTO_TCP, 80, "client");
+	for (uint32_t id = 1; id <= 3; id++)
+		got[id] = server_packets(0, id) - before[id];
+}
+
+static void test_probe_down_takes_no_new_flow_keeps_established_unless_shutdown(void **state)
+{
+	uint64_t base[4], got[4];
+	struct apply_counts c;
+
+	(void)state;
+	memset(probe_down, 0, sizeof(probe_down));
+	applier_set_probe(fx->ap, fake_probe, NULL);
+	apply_ok("every server up", marked_cfg(""), &c);
+	expect_num(c.eligible, 2, "counts.eligible (primaries 1 and 3)");
+	spread_from(1, 40, base);
+	if (!base[1] || !base[3] || base[2])
+		fail_msg("40 flows: expected some on 1 and 3, none on backup 2; got %llu / %llu / "
+			 "%llu", (unsigned long long)base[1], (unsigned long long)base[2],
+			 (unsigned long long)base[3]);
+
+	probe_down[1] = true;
+	apply_ok("server 1 down (the same config again)", marked_cfg(""), &c);
+	expect_num(c.eligible, 1, "counts.eligible (server 1 down)");
+	spread_from(1, 40, got);
+	if (memcmp(got + 1, base + 1, 3 * sizeof(*got)))
+		fail_msg("server 1 down without shutdown-sessions: expected its established flows "
+			 "to stay (%llu / %llu / %llu), got %llu / %llu / %llu",
+			 (unsigned long long)base[1], (unsigned long long)base[2],
+			 (unsigned long long)base[3], (unsigned long long)got[1],
+			 (unsigned long long)got[2], (unsigned long long)got[3]);
+	spread_from(101, 40, got);
+	if (got[3] != 40)
+		fail_msg("server 1 down: expected 40 new flows on 3, got %llu / %llu / %llu",
+			 (unsigned long long)got[1], (unsigned long long)got[2],
+			 (unsigned long long)got[3]);
+
+	apply_ok("server 1 down, shutdown-sessions", marked_cfg("shutdown-sessions"), &c);
+	spread_from(1, 40, got);
+	if (got[1] || got[2] || got[3] != 40)
+		fail_msg("server 1 down with shutdown-sessions: expected its flows on 3 too (0 / 0 "
+			 "/ 40), got %llu / %llu / %llu", (unsigned long long)got[1],
+			 (unsigned long long)got[2], (unsigned long long)got[3]);
+}
+
+static void test_backup_takes_over_while_every_primary_probe_is_down(void **state)
+{
+	const struct config *c1;
+	struct apply_counts c;
+	uint64_t got[4];
+
+	(void)state;
+	memset(probe_down, 0, sizeof(probe_down));
+	applier_set_probe(fx->ap, fake_probe, NULL);
+	probe_down[1] = probe_down[3] = true;
+	c1 = cfg(marked_cfg(""));
+	assert_int_equal(applier_apply(fx->ap, fx->dp, c1, &c), 0);
+	expect_num(c.eligible, 1, "counts.eligible (the backup alone)");
+	if (farm_primary_up(fx->ap, CFG_TCP, &c1->layer[CFG_TCP].farms[0]))
+		fail_msg("farm_primary_up: expected false with both primaries down");
+	spread_from(1, 40, got);
+	if (got[1] || got[2] != 40 || got[3])
+		fail_msg("primaries down: expected 0 / 40 / 0 on servers 1 / 2 / 3, got %llu / %llu "
+			 "/ %llu", (unsigned long long)got[1], (unsigned long long)got[2],
+			 (unsigned long long)got[3]);
+
+	probe_down[3] = false;
+	apply_ok("primary 3 up again", marked_cfg(""), &c);
+	expect_num(c.eligible, 1, "counts.eligible (primary 3 alone)");
+	spread_from(101, 40, got);
+	if (got[1] || got[2] || got[3] != 40)
+		fail_msg("primary 3 up again: expected new flows 0 / 0 / 40 on servers 1 / 2 / 3, "
+			 "got %llu / %llu / %llu", (unsigned long long)got[1],
+			 (unsigned long long)got[2], (unsigned long long)got[3]);
+}
+
 /* --- 5. slot stability --------------------------------------------------------------------- */
 
 #define STICKY_FARM_1                                                                       \
@@ -936,6 +1046,8 @@ int main(void)
 		T(test_farm_slots_are_lowest_free_in_config_order_tcp_then_udp),
 		T(test_all_servers_inactive_drops_no_server),
 		T(test_backup_takes_traffic_only_without_an_active_primary),
+		T(test_probe_down_takes_no_new_flow_keeps_established_unless_shutdown),
+		T(test_backup_takes_over_while_every_primary_probe_is_down),
 		T(test_reapply_keeps_farm_and_frontend_slots_and_their_counters),
 		T(test_failing_apply_reverts_to_the_previous_config),
 		T(test_failing_apply_puts_every_farm_back_in_its_slot),

@@ -363,8 +363,23 @@ static const struct bad_case bad_cases[] = {
 	  { "=tcp.farm[0].probe.url: only meaningful for an http probe (type is tcp)",
 	    "=tcp.farm[0].probe.method: only meaningful for an http probe (type is tcp)",
 	    "=tcp.farm[0].probe.pattern: required with match \"status\"",
-	    "=tcp.farm[0].probe.interval: 0 is out of range 1..86400",
+	    "=tcp.farm[0].probe.interval: 0 is out of range 1..3600",
 	    "=tcp.farm[0].probe.rise: 0 is out of range 1..100" } },
+	{ "probe interval and timeout out of range",
+	  "{'serviceName': 'demo', 'tcp': {'frontend': [" FE1 "], 'farm': [{'farmId': 1,"
+	  " 'probe': {'type': 'tcp', 'interval': 3601, 'timeout': 0}}, {'farmId': 2,"
+	  " 'probe': {'type': 'tcp', 'timeout': 3601}}]}}", 3,
+	  { "=tcp.farm[0].probe.interval: 3601 is out of range 1..3600",
+	    "=tcp.farm[0].probe.timeout: 0 is out of range 1..3600",
+	    "=tcp.farm[1].probe.timeout: 3601 is out of range 1..3600" } },
+	{ "probe timeout longer than its interval, even the default one",
+	  "{'serviceName': 'demo', 'tcp': {'frontend': [" FE1 "], 'farm': [{'farmId': 1,"
+	  " 'probe': {'type': 'tcp', 'interval': 2, 'timeout': 3}}, {'farmId': 2,"
+	  " 'probe': {'type': 'tcp', 'timeout': 31}}, {'farmId': 3,"
+	  " 'probe': {'type': 'tcp', 'interval': 0, 'timeout': 31}}]}}", 3,
+	  { "=tcp.farm[0].probe.timeout: 3 s is longer than the interval (2 s)",
+	    "=tcp.farm[1].probe.timeout: 31 s is longer than the interval (30 s)",
+	    "=tcp.farm[2].probe.interval: 0 is out of range 1..3600" } },
 	{ "http frontend and farm refused",
 	  "{'serviceName': 'demo', 'http': {'frontend': [{'frontendId': 1, 'address':"
 	  " '198.18.100.1', 'port': '80', 'defaultFarmId': 1}], 'farm': [{'farmId': 1,"
@@ -644,6 +659,7 @@ static void test_design_example_parses_with_its_values(void **state)
 	assert_num(f->probe.present, true, "probe present");
 	assert_str(f->probe.type, "tcp", "probe type");
 	assert_num(f->probe.interval, 2, "probe interval");
+	assert_num(f->probe.timeout, 2, "probe timeout (default: the interval, under 5 s)");
 	assert_num(f->probe.rise, 2, "probe rise (default)");
 	assert_num(f->probe.fall, 3, "probe fall (default)");
 	assert_num(f->nservers, 1, "servers");
@@ -702,6 +718,7 @@ static void test_defaults_are_applied(void **state)
 	assert_non_null(f2);
 	assert_num(f2->probe.present, true, "probe present");
 	assert_num(f2->probe.interval, 30, "probe interval");
+	assert_num(f2->probe.timeout, 5, "probe timeout");
 	assert_num(f2->probe.rise, 2, "probe rise");
 	assert_num(f2->probe.fall, 3, "probe fall");
 	assert_num(f2->probe.port, 0, "probe port");
@@ -728,6 +745,7 @@ static void probe_equal(const struct cfg_probe *a, const struct cfg_probe *b)
 	assert_num(b->present, a->present, "probe present");
 	assert_str(b->type, a->type, "probe type");
 	assert_num(b->interval, a->interval, "probe interval");
+	assert_num(b->timeout, a->timeout, "probe timeout");
 	assert_num(b->port, a->port, "probe port");
 	assert_str(b->url, a->url, "probe url");
 	assert_str(b->method, a->method, "probe method");
@@ -832,7 +850,8 @@ static const char rich[] =
 	"   'server': [{'serverId': 1, 'address': '2001:db8:1::11'}]}]},"
 	" 'udp': {'frontend': [{'frontendId': 9, 'address': '198.18.100.1', 'port': '80',"
 	"   'defaultFarmId': 3}],"
-	"  'farm': [{'farmId': 3, 'stickiness': 'null', 'probe': {'type': 'tcp'},"
+	"  'farm': [{'farmId': 3, 'stickiness': 'null',"
+	"   'probe': {'type': 'tcp', 'interval': 3600, 'timeout': 3600},"
 	"   'server': [{'serverId': 2, 'address': '198.18.1.12', 'port': 80}]}]}}";
 
 static void test_round_trip_gives_an_equal_config(void **state)
@@ -896,6 +915,9 @@ static void test_canonical_document_spells_effective_values(void **state)
 		   "stickiness sourceIp");
 	assert_true(json_is_null(json_object_get(farm2, "stickiness")));
 	assert_true(json_is_null(json_object_get(udp_farm, "stickiness")));
+	/* a default timeout is written as its value: min(interval, 5) */
+	assert_num(json_integer_value(json_object_get(json_object_get(farm1, "probe"), "timeout")),
+		   1, "probe timeout (interval 1)");
 	assert_str(json_string_value(json_object_get(farm2, "balance")), "roundrobin", "balance");
 	assert_str(json_string_value(json_object_get(farm2, "forwarding")), "dsr", "forwarding");
 	srv = json_array_get(json_object_get(farm2, "server"), 0);

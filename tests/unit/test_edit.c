@@ -535,8 +535,8 @@ static void test_get_answers_a_copy_with_every_effective_value(void **state)
 	expect_resource(doc, "tcp/farm/1",
 			"{'farmId': 1, 'balance': 'roundrobin', 'stickiness': null,"
 			" 'forwarding': 'dsr', 'probe': {'type': 'tcp', 'interval': 2,"
-			" 'match': 'default', 'negate': false, 'forceSsl': false, 'rise': 2,"
-			" 'fall': 3}}");
+			" 'timeout': 2, 'match': 'default', 'negate': false, 'forceSsl': false,"
+			" 'rise': 2, 'fall': 3}}");
 	expect_resource(doc, "udp/farm/5",
 			"{'farmId': 5, 'balance': 'roundrobin', 'stickiness': null,"
 			" 'forwarding': 'dsr'}");

@@ -38,12 +38,12 @@ static const char stats_json[] =
 	"                {\"layer\": \"udp\", \"frontendId\": 1, \"packets\": 2, \"bytes\": 120}],"
 	" \"farms\": [{\"layer\": \"tcp\", \"farmId\": 1, \"stickyEntries\": 12, \"servers\": ["
 	"     {\"serverId\": 1, \"packets\": 5, \"bytes\": 400, \"stickyEntries\": 12,"
-	"      \"eligible\": true},"
+	"      \"eligible\": true, \"state\": \"up\"},"
 	"     {\"serverId\": 2, \"packets\": 9, \"bytes\": 800, \"stickyEntries\": 0,"
-	"      \"eligible\": false}]},"
+	"      \"eligible\": false, \"state\": \"down\"}]},"
 	"   {\"layer\": \"udp\", \"farmId\": 3, \"stickyEntries\": 7, \"servers\": ["
 	"     {\"serverId\": 1, \"packets\": 2, \"bytes\": 120, \"stickyEntries\": 7,"
-	"      \"eligible\": true}]}]}";
+	"      \"eligible\": true, \"state\": \"checking\"}]}]}";
 
 static json_t *parse(const char *text)
 {
@@ -123,6 +123,8 @@ static void test_representative(void **state)
 		"--family", "limpet_server_packets_total=counter",
 		"--family", "limpet_server_bytes_total=counter",
 		"--family", "limpet_server_eligible=gauge",
+		"--family", "limpet_server_up=gauge",
+		"--family", "limpet_server_state=gauge",
 		"--family", "limpet_server_sticky_entries=gauge",
 		"--family", "limpet_verdict_packets_total=counter",
 		"--family", "limpet_sticky_entries=gauge",
@@ -139,6 +141,8 @@ static void test_representative(void **state)
 		"--sample", "limpet_frontend_bytes_total{layer=\"udp\",frontendId=\"1\","
 			    "serviceName=\"demo\"} 120",
 		"--sample", "limpet_refresh_duration_seconds{serviceName=\"demo\"} 0.0012",
+		"--sample", "limpet_server_state{serviceName=\"demo\",layer=\"tcp\","
+			    "farmId=\"1\",serverId=\"1\",state=\"disabled\"} 0",
 		NULL,
 	};
 	char *text = render(status_json, stats_json);
@@ -157,6 +161,19 @@ static void test_representative(void **state)
 			  "farmId=\"1\",serverId=\"2\"} 0");
 	assert_line(text, "limpet_server_sticky_entries{serviceName=\"demo\",layer=\"tcp\","
 			  "farmId=\"1\",serverId=\"1\"} 12");
+	assert_line(text, "# HELP limpet_server_up 1 if the server is active and its probe up or "
+			  "checking (or it has no probe), else 0 (down or disabled).");
+	assert_line(text, "limpet_server_up{serviceName=\"demo\",layer=\"tcp\",farmId=\"1\","
+			  "serverId=\"2\"} 0");
+	assert_line(text, "limpet_server_up{serviceName=\"demo\",layer=\"udp\",farmId=\"3\","
+			  "serverId=\"1\"} 1");
+	assert_line(text, "# TYPE limpet_server_state gauge");
+	assert_line(text, "limpet_server_state{serviceName=\"demo\",layer=\"tcp\",farmId=\"1\","
+			  "serverId=\"2\",state=\"down\"} 1");
+	assert_line(text, "limpet_server_state{serviceName=\"demo\",layer=\"tcp\",farmId=\"1\","
+			  "serverId=\"2\",state=\"up\"} 0");
+	assert_line(text, "limpet_server_state{serviceName=\"demo\",layer=\"udp\",farmId=\"3\","
+			  "serverId=\"1\",state=\"checking\"} 1");
 	assert_line(text, "limpet_verdict_packets_total{serviceName=\"demo\",reason=\"tx\"} 10");
 	assert_line(text, "limpet_sticky_capacity{serviceName=\"demo\"} 2621440");
 	assert_line(text, "limpet_conn_entries{serviceName=\"demo\"} 7");

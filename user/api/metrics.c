@@ -19,6 +19,8 @@ enum family {
 	M_SV_PACKETS,
 	M_SV_BYTES,
 	M_SV_ELIGIBLE,
+	M_SV_UP,
+	M_SV_STATE,
 	M_SV_STICKY,
 	M_VERDICTS,
 	M_STICKY,
@@ -47,7 +49,14 @@ static const struct {
 	[M_SV_BYTES] = { "limpet_server_bytes_total", "counter",
 			 "Bytes forwarded to the server (frames as received)." },
 	[M_SV_ELIGIBLE] = { "limpet_server_eligible", "gauge",
-			    "1 if the server may receive traffic (active, probe up), else 0." },
+			    "1 if the server takes new clients (active, probe up or checking, and "
+			    "for a backup no other server of its farm up), else 0." },
+	[M_SV_UP] = { "limpet_server_up", "gauge",
+		      "1 if the server is active and its probe up or checking (or it has no "
+		      "probe), else 0 (down or disabled)." },
+	[M_SV_STATE] = { "limpet_server_state", "gauge",
+			 "1 for the server's state (up, down, checking, disabled), 0 for the "
+			 "others." },
 	[M_SV_STICKY] = { "limpet_server_sticky_entries", "gauge",
 			  "Live sticky-table or connection-table entries naming the server." },
 	[M_VERDICTS] = { "limpet_verdict_packets_total", "counter",
@@ -210,6 +219,46 @@ static void per_server(struct render *r, const json_t *farms, enum family f, con
 	}
 }
 
+static const char *const states[] = { "up", "down", "checking", "disabled" };
+
+#define NSTATES (sizeof(states) / sizeof(states[0]))
+
+/* From each server's "state": limpet_server_up, and limpet_server_state, one series per
+ * state (1 for the server's) so that a query need not know which states exist. */
+static void per_server_state(struct render *r, const json_t *farms, enum family f)
+{
+	char farm_id[TEXT_LEN], server_id[TEXT_LEN];
+	const json_t *farm, *s;
+	size_t i, j;
+
+	json_array_foreach(farms, i, farm) {
+		const char *layer = json_string_value(json_object_get(farm, "layer"));
+		const char *fid = label_text(json_object_get(farm, "farmId"), farm_id);
+
+		json_array_foreach(json_object_get(farm, "servers"), j, s) {
+			const char *state = json_string_value(json_object_get(s, "state"));
+			const char *sid = label_text(json_object_get(s, "serverId"), server_id);
+			struct label l[] = {
+				{ "layer", layer }, { "farmId", fid }, { "serverId", sid },
+				{ "state", NULL },
+			};
+			bool up;
+
+			if (!state)
+				continue;
+			up = !strcmp(state, "up") || !strcmp(state, "checking");
+			if (f == M_SV_UP) {
+				sample(r, f, l, 3, up ? "1" : "0");
+				continue;
+			}
+			for (size_t k = 0; k < NSTATES; k++) {
+				l[3].value = states[k];
+				sample(r, f, l, 4, strcmp(state, states[k]) ? "0" : "1");
+			}
+		}
+	}
+}
+
 static void verdicts(struct render *r, const json_t *v)
 {
 	char val[TEXT_LEN];
@@ -297,6 +346,8 @@ char *metrics_render(const json_t *status, const json_t *stats)
 	per_server(&r, farms, M_SV_PACKETS, "packets");
 	per_server(&r, farms, M_SV_BYTES, "bytes");
 	per_server(&r, farms, M_SV_ELIGIBLE, "eligible");
+	per_server_state(&r, farms, M_SV_UP);
+	per_server_state(&r, farms, M_SV_STATE);
 	per_server(&r, farms, M_SV_STICKY, "stickyEntries");
 	verdicts(&r, json_object_get(stats, "verdicts"));
 	gauge(&r, M_STICKY, json_object_get(sticky, "entries"));

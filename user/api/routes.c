@@ -113,6 +113,38 @@ static void edit_failed(struct api_answer *ans, const struct edit_err *e)
 	api_error(ans, e->status ? e->status : 500, e->cls ? e->cls : INTERNAL, "%s", e->msg);
 }
 
+/* A server as GET, PUT and POST answer it: with the read-only state of the running server
+ * (absent until a refresh applies the server). */
+static json_t *with_state(struct service *svc, const struct res_ref *ref, json_t *res)
+{
+	json_t *st;
+
+	if (!res || ref->kind != RES_SERVER)
+		return res;
+	st = service_server_state(svc, ref->layer, ref->farm, ref->id);
+	if (st && json_object_update(res, st)) {
+		json_decref(res);
+		res = NULL;
+	}
+	json_decref(st);
+	return res;
+}
+
+/* A body naming a read-only field is refused whole: its value would silently not be set. */
+static bool read_only_field(const struct res_ref *ref, const json_t *body, struct api_answer *ans)
+{
+	if (ref->kind != RES_SERVER)
+		return false;
+	for (const char *const *f = service_server_state_fields; *f; f++) {
+		if (!json_object_get(body, *f))
+			continue;
+		api_error(ans, 400, BAD_REQUEST, "%s: read-only (the prober's view of the running "
+			  "server, as GET shows it): leave it out of the body", *f);
+		return true;
+	}
+	return false;
+}
+
 static void do_resource(struct service *svc, const struct api_request *rq, struct res_ref *ref,
 			struct api_answer *ans)
 {
@@ -134,7 +166,7 @@ static void do_resource(struct service *svc, const struct api_request *rq, struc
 		json_t *res = res_get(staged, ref, &e);
 
 		if (res)
-			ok(ans, res);
+			ok(ans, with_state(svc, ref, res));
 		else
 			edit_failed(ans, &e);
 		return;
@@ -151,6 +183,10 @@ static void do_resource(struct service *svc, const struct api_request *rq, struc
 		body = body_object(rq, ans, false);
 		if (!body)
 			return;
+		if (read_only_field(ref, body, ans)) {
+			json_decref(body);
+			return;
+		}
 	}
 	if (!strcmp(rq->method, "POST"))
 		doc = res_create(staged, ref, body, &ref->id, &e);
@@ -168,7 +204,7 @@ static void do_resource(struct service *svc, const struct api_request *rq, struc
 		if (!strcmp(rq->method, "DELETE"))
 			ok(ans, json_object());
 		else
-			ok(ans, res_get(service_staged(svc), ref, &e));
+			ok(ans, with_state(svc, ref, res_get(service_staged(svc), ref, &e)));
 	}
 	json_decref(doc);
 }

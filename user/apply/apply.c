@@ -34,6 +34,8 @@ struct applier {
 	struct slot_owner want[LB_FRONTENDS_MAX];	/* scratch: owners wanted by the config */
 	struct lb_owners rec;		/* scratch: slots as the dataplane records them */
 	const struct config *applied;	/* borrowed: the caller keeps it alive until next apply */
+	applier_probe_fn probe_up;	/* NULL: every server is up */
+	void *probe_arg;
 };
 
 static const enum cfg_layer xdp_layers[] = { CFG_TCP, CFG_UDP };
@@ -117,19 +119,40 @@ static uint8_t stickiness_of(const struct cfg_farm *f)
 									     : LB_STICKY_NONE;
 }
 
-bool farm_primary_up(const struct cfg_farm *f)
+void applier_set_probe(struct applier *ap, applier_probe_fn up, void *arg)
+{
+	ap->probe_up = up;
+	ap->probe_arg = arg;
+}
+
+bool server_up(const struct applier *ap, enum cfg_layer l, uint32_t farm,
+	       const struct cfg_server *s)
+{
+	return s->active && (!ap->probe_up || ap->probe_up(ap->probe_arg, l, farm, s->id));
+}
+
+bool farm_primary_up(const struct applier *ap, enum cfg_layer l, const struct cfg_farm *f)
 {
 	for (size_t i = 0; i < f->nservers; i++)
-		if (f->servers[i].active && !f->servers[i].backup)
+		if (!f->servers[i].backup && server_up(ap, l, f->id, &f->servers[i]))
 			return true;
 	return false;
 }
 
-static int farm_push(const struct slots *sl, struct dataplane *dp, const struct config *cfg,
-		     enum cfg_layer l, const struct cfg_farm *f, struct apply_counts *c)
+/* Down by its probe alone: its established connections stay, unless it asked otherwise. */
+static bool keeps_flows(const struct applier *ap, enum cfg_layer l, const struct cfg_farm *f,
+			const struct cfg_server *s)
+{
+	return s->active && !server_up(ap, l, f->id, s) &&
+	       !(s->on_marked_down && !strcmp(s->on_marked_down, "shutdown-sessions"));
+}
+
+static int farm_push(const struct applier *ap, const struct slots *sl, struct dataplane *dp,
+		     const struct config *cfg, enum cfg_layer l, const struct cfg_farm *f,
+		     struct apply_counts *c)
 {
 	struct dp_server *sv = calloc(f->nservers ? f->nservers : 1, sizeof(*sv));
-	bool primary_up = farm_primary_up(f);
+	bool primary_up = farm_primary_up(ap, l, f);
 	struct dp_farm df = {
 		.slot = slot_find(sl->farm, LB_FARMS_MAX, l, f->id),
 		.seed = cfg->hash_seed,
@@ -151,9 +174,10 @@ static int farm_push(const struct slots *sl, struct dataplane *dp, const struct 
 			.id = s->id,
 			.family = s->addr.family,
 			.weight = s->weight,
-			.eligible = server_eligible(s, primary_up),
+			.eligible = server_eligible(ap, l, f, s, primary_up),
 		};
 		memcpy(sv[i].addr, s->addr.addr, sizeof(sv[i].addr));
+		sv[i].keep_flows = !sv[i].eligible && keeps_flows(ap, l, f, s);
 		c->eligible += sv[i].eligible;
 	}
 	err = dataplane_farm_set(dp, &df);
@@ -167,8 +191,8 @@ static int farm_push(const struct slots *sl, struct dataplane *dp, const struct 
 /* Every changed farm is swapped in by one update (one RCU grace period for the whole
  * apply). What a failure left swapped in is reverted by the caller re-applying the previous
  * config. */
-static int farms_push(const struct slots *sl, struct dataplane *dp, const struct config *cfg,
-		      struct apply_counts *c)
+static int farms_push(const struct applier *ap, const struct slots *sl, struct dataplane *dp,
+		      const struct config *cfg, struct apply_counts *c)
 {
 	int err = 0, cerr;
 
@@ -177,7 +201,7 @@ static int farms_push(const struct slots *sl, struct dataplane *dp, const struct
 		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
 
 		for (size_t i = 0; i < lc->nfarms && !err; i++)
-			err = farm_push(sl, dp, cfg, xdp_layers[li], &lc->farms[i], c);
+			err = farm_push(ap, sl, dp, cfg, xdp_layers[li], &lc->farms[i], c);
 		c->farms += lc->nfarms;
 		c->frontends += lc->nfrontends;
 	}
@@ -344,7 +368,7 @@ static int apply_once(struct applier *ap, struct dataplane *dp, const struct con
 	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
 		if (cur[s].used && next->farm[s].used && !same_owner(&cur[s], &next->farm[s]))
 			err = farm_del(dp, s);
-	err = err ?: farms_push(next, dp, cfg, c);
+	err = err ?: farms_push(ap, next, dp, cfg, c);
 	err = err ?: compile_frontends(next, cfg, &comp);
 	/* prefixes before the VIPs that need them, stale ones after the VIPs let go */
 	if (!err && !compiled_same(&ap->last, &comp)) {

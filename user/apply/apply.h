@@ -8,7 +8,9 @@
 #ifndef LIMPET_APPLY_H
 #define LIMPET_APPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "dataplane/dataplane.h"
@@ -22,8 +24,10 @@ struct apply_counts {
 int applier_new(struct applier **out);
 void applier_free(struct applier *ap);
 
-/* Make the dataplane equal to cfg. On an error, what changed is reverted by re-applying
- * the previous config (when there was one). */
+/* Make the dataplane equal to cfg, its servers eligible as the probe says now (applying the
+ * same cfg again after a probe result rebuilds only the farms whose eligibility changed). On
+ * an error, what changed is reverted by re-applying the previous config (when there was
+ * one). */
 int applier_apply(struct applier *ap, struct dataplane *dp, const struct config *cfg,
 		  struct apply_counts *counts);
 
@@ -36,12 +40,27 @@ int applier_apply(struct applier *ap, struct dataplane *dp, const struct config 
  */
 int applier_adopt(struct applier *ap, const struct dataplane *dp);
 
-/* A server takes traffic when it is active; a backup only while no server of its farm
- * that is not a backup is active (farm_primary_up). */
-bool farm_primary_up(const struct cfg_farm *f);
-static inline bool server_eligible(const struct cfg_server *s, bool primary_up)
+/*
+ * Whether the prober lets a server take traffic (limpetd's: health_up()); the applier asks it
+ * at every apply. Without one, every server is up.
+ */
+typedef bool (*applier_probe_fn)(void *arg, enum cfg_layer l, uint32_t farm, uint32_t server);
+void applier_set_probe(struct applier *ap, applier_probe_fn up, void *arg);
+
+/*
+ * Eligibility, the one definition the dataplane, status and stats share (DESIGN.md section 3,
+ * issue 7): a server is up when it is active and its probe lets it (server_up); it takes
+ * traffic when up, a backup only while no server of its farm that is not a backup is up
+ * (farm_primary_up).
+ */
+bool server_up(const struct applier *ap, enum cfg_layer l, uint32_t farm,
+	       const struct cfg_server *s);
+bool farm_primary_up(const struct applier *ap, enum cfg_layer l, const struct cfg_farm *f);
+static inline bool server_eligible(const struct applier *ap, enum cfg_layer l,
+				   const struct cfg_farm *f, const struct cfg_server *s,
+				   bool primary_up)
 {
-	return s->active && s->backup != primary_up;
+	return server_up(ap, l, f->id, s) && s->backup != primary_up;
 }
 
 /* The dataplane slot of a farm or frontend of the applied config, or -1 (not applied, or

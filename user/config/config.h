@@ -57,7 +57,8 @@ struct cfg_ports {		/* "80", "80,443", "8000-8100": sorted, disjoint, non-adjace
 struct cfg_probe {
 	bool present;
 	char *type;		/* tcp|http|smtp|mysql|pgsql */
-	uint32_t interval;	/* seconds, 1..86400, default 30 */
+	uint32_t interval;	/* seconds, 1..3600, default 30 */
+	uint32_t timeout;	/* seconds, 1..3600 and <= interval, default min(interval, 5) */
 	uint16_t port;		/* 0: the server's port */
 	char *url, *method;	/* NULL if unset; only an http probe may set them */
 	char *match;		/* default|status|contains|matches, never NULL when present */

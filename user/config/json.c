@@ -47,6 +47,7 @@ static json_t *probe_json(struct jctx *jx, const struct cfg_probe *pr)
 		return NULL;
 	put_str(jx, o, "type", pr->type);
 	put(jx, o, "interval", json_integer(pr->interval));
+	put(jx, o, "timeout", json_integer(pr->timeout));
 	if (pr->port)
 		put(jx, o, "port", json_integer(pr->port));
 	put_str(jx, o, "url", pr->url);

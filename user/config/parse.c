@@ -19,7 +19,8 @@
 
 #define CFG_ZONE_DEFAULT	"local"
 #define PROBE_INTERVAL_DEFAULT	30
-#define PROBE_INTERVAL_MAX	86400
+#define PROBE_INTERVAL_MAX	3600
+#define PROBE_TIMEOUT_DEFAULT	5	/* or the interval, if shorter */
 #define PROBE_RISE_DEFAULT	2
 #define PROBE_FALL_DEFAULT	3
 #define PROBE_COUNT_MAX		100	/* rise / fall */
@@ -580,12 +581,12 @@ static const char *const proxy_versions[] = { "v1", "v2", NULL };
 static void parse_probe(struct pctx *px, json_t *v, const char *path, struct cfg_probe *pr)
 {
 	static const char *const known[] = {
-		"type", "interval", "port", "url", "method", "match", "pattern", "negate",
-		"forceSsl", "rise", "fall", NULL
+		"type", "interval", "timeout", "port", "url", "method", "match", "pattern",
+		"negate", "forceSsl", "rise", "fall", NULL
 	};
 	char p[PATH_LEN];
 	const char *type;
-	int i;
+	int i, ivl;
 
 	pr->present = true;
 	pr->interval = PROBE_INTERVAL_DEFAULT;
@@ -604,7 +605,16 @@ static void parse_probe(struct pctx *px, json_t *v, const char *path, struct cfg
 		else if ((i = enum_lookup(px, p, type, probe_types)) >= 0)
 			pr->type = dup_or_oom(px, probe_types[i]);
 	}
-	get_u32(px, v, path, "interval", false, 1, PROBE_INTERVAL_MAX, &pr->interval);
+	ivl = get_u32(px, v, path, "interval", false, 1, PROBE_INTERVAL_MAX, &pr->interval);
+	pr->timeout = pr->interval < PROBE_TIMEOUT_DEFAULT ? pr->interval : PROBE_TIMEOUT_DEFAULT;
+	/* A probe outliving its interval would overlap the next one of the same server; against
+	 * an interval that is itself wrong, the comparison would only add a misleading error. */
+	if (get_u32(px, v, path, "timeout", false, 1, PROBE_INTERVAL_MAX, &pr->timeout) ==
+	    FIELD_OK && ivl != FIELD_BAD && pr->timeout > pr->interval) {
+		cfg_path_key(p, path, "timeout");
+		cfg_err_at(px, p, "%u s is longer than the interval (%u s)", pr->timeout,
+			   pr->interval);
+	}
 	get_port(px, v, path, "port", &pr->port);
 	dup_str(px, v, path, "url", &pr->url);
 	dup_enum(px, v, path, "method", probe_methods, &pr->method);

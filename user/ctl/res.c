@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * frontend, farm and server commands. `list` renders from one GET of the staged config (the
- * document resource GETs read too): one request, one consistent snapshot, every field at hand.
+ * document resource GETs read too): one request, one consistent snapshot, every field at hand;
+ * `server list` also asks GET …/stats for the state of the running servers (its STATE column,
+ * and the "state" of each server in --json, as their GETs have it).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,10 +31,12 @@ static const struct column farm_columns[] = {
 	{ "NAME", "displayName" },	{ NULL, NULL },
 };
 
+/* STATE is not the config's: list_states() adds it */
 static const struct column server_columns[] = {
 	{ "ID", "serverId" },	 { "ADDRESS", "address" }, { "PORT", "port" },
-	{ "WEIGHT", "weight" },	 { "STATUS", "status" },   { "BACKUP", "backup" },
-	{ "PROBE", "probe" },	 { "NAME", "displayName" }, { NULL, NULL },
+	{ "WEIGHT", "weight" },	 { "STATUS", "status" },   { "STATE", "state" },
+	{ "BACKUP", "backup" },	 { "PROBE", "probe" },	   { "NAME", "displayName" },
+	{ NULL, NULL },
 };
 
 const struct res_type res_frontend = { .name = "frontend", .strings = frontend_strings,
@@ -193,6 +197,37 @@ static json_t *list_select(const json_t *doc, const struct res_type *rt,
 	return out;
 }
 
+/*
+ * Each server of one farm gains the "state" GET …/stats gives the running server (up, down,
+ * checking, disabled); a server only staged has none ("-"). Matched pairwise: a farm holds
+ * at most LB_FARM_SERVERS_MAX servers.
+ */
+static int list_states(struct ctx *ctx, const struct res_args *a, json_t *servers)
+{
+	json_t *stats = NULL, *farm, *srv, *s;
+	size_t i, j, k;
+	int err = svc_call(ctx, "GET", NULL, &stats, "/stats");
+
+	if (err)
+		return err;
+	json_array_foreach(json_object_get(stats, "farms"), i, farm) {
+		const char *layer = json_string_value(json_object_get(farm, "layer"));
+
+		if (!layer || strcmp(layer, a->layer) ||
+		    json_integer_value(json_object_get(farm, "farmId")) != a->farm)
+			continue;
+		json_array_foreach(json_object_get(farm, "servers"), j, srv) {
+			json_int_t id = json_integer_value(json_object_get(srv, "serverId"));
+
+			json_array_foreach(servers, k, s)
+				if (json_integer_value(json_object_get(s, "serverId")) == id)
+					json_object_set(s, "state", json_object_get(srv, "state"));
+		}
+	}
+	json_decref(stats);
+	return 0;
+}
+
 int do_res_list(struct ctx *ctx, int argc, char **argv)
 {
 	const struct res_type *rt = ctx->cmd->res;
@@ -211,6 +246,11 @@ int do_res_list(struct ctx *ctx, int argc, char **argv)
 	sel = list_select(doc, rt, &a, &err);
 	if (!sel)
 		goto out;
+	if (rt->in_farm) {
+		err = list_states(ctx, &a, sel);
+		if (err)
+			goto out;
+	}
 	if (ctx->json) {
 		err = print_json(sel, stdout);
 		goto out;

@@ -74,8 +74,8 @@ static struct table *frontends(json_t *stats)
 /* A row per farm, its packets and bytes the sum of its servers', then a row per server. */
 static struct table *farms(json_t *stats)
 {
-	static const char *const headers[] = { "LAYER",	 "FARM",   "SERVER",   "PACKETS",
-					       "BYTES",	 "STICKY", "ELIGIBLE", NULL };
+	static const char *const headers[] = { "LAYER",	 "FARM",   "SERVER",   "PACKETS", "BYTES",
+					       "STICKY", "ELIGIBLE", "STATE",   NULL };
 	struct table *t = table_new(headers);
 	json_t *farm, *srv, *layer, *id;
 	size_t i, j;
@@ -99,6 +99,7 @@ static struct table *farms(json_t *stats)
 		table_cell(t, "%lld", bytes);
 		table_json(t, json_object_get(farm, "stickyEntries"));
 		table_cell(t, "-");
+		table_cell(t, "-");
 		json_array_foreach(servers, j, srv) {
 			table_json(t, layer);
 			table_json(t, id);
@@ -107,6 +108,7 @@ static struct table *farms(json_t *stats)
 			table_json(t, json_object_get(srv, "bytes"));
 			table_json(t, json_object_get(srv, "stickyEntries"));
 			table_json(t, json_object_get(srv, "eligible"));
+			table_json(t, json_object_get(srv, "state"));
 		}
 	}
 	return t;

@@ -2,8 +2,10 @@
 /*
  * limpetd: loads the balancer, attaches it (libxdp), pins its maps under
  * /sys/fs/bpf/limpet/<serviceName>/, applies the config, keeps the servers' neighbours
- * resolved, serves the REST API (staged config, refresh), re-reads the config file on SIGHUP
- * and cleans up on SIGTERM. Everything runs on one epoll loop: signals, a 1 s tick, the API.
+ * resolved, probes the servers and re-applies the config when a probe changes a server's
+ * eligibility, serves the REST API (staged config, refresh), re-reads the config file on
+ * SIGHUP and cleans up on SIGTERM. Everything runs on one epoll loop: signals, a 1 s tick,
+ * the API, the prober.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +41,7 @@
 #include "daemon/state.h"
 #include "daemon/version.h"
 #include "dataplane/dataplane.h"
+#include "health/health.h"
 
 #define BPFFS		"/sys/fs/bpf"
 #define RUN_DIR		"/run/limpet"
@@ -47,6 +50,7 @@
 #define DEFAULT_CONFIG	"/etc/limpet/limpet.json"
 #define DEFAULT_API	"unix:" RUN_DIR "/limpet.sock"
 #define STOP_DRAIN_MS	1000	/* how long a stopping limpetd lets its last answers go out */
+#define WHY_NAMED	3	/* probe transitions a re-apply's log line names */
 
 enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -79,6 +83,12 @@ struct daemon {
 	struct dataplane *dp;
 	bool adopted;			/* dp is the one an earlier limpetd left pinned */
 	struct applier *ap;
+	struct health *health;
+	/* probe transitions since the last re-apply: applied together after the loop turn */
+	struct server_ref *changed;
+	size_t nchanged, changed_cap;
+	bool elig_dirty;		/* re-apply after this loop turn */
+	bool elig_retry;		/* the last re-apply failed: again at the next tick */
 	struct neigh_keeper *nk;
 	struct attachment att[MAX_IFACES];
 	char ifname[MAX_IFACES][IF_NAMESIZE];
@@ -323,26 +333,72 @@ static void keep_one(const struct cfg_server *s, void *arg)
 			"server %u: keeping its neighbour resolved: %s", s->id, strerror(-err));
 }
 
-/* Health probes come in a later version: say so rather than ignore them silently. */
-static void warn_probes(const struct config *cfg)
-{
-	for (int l = 0; l < CFG_LAYERS; l++)
-		for (size_t i = 0; i < cfg->layer[l].nfarms; i++)
-			if (cfg->layer[l].farms[i].probe.present)
-				pr_warn("%s.farm[%zu].probe: health probes are not run by this "
-					"version; servers are eligible by their status alone",
-					cfg_layer_name(l), i);
-}
-
 /* After every refresh: new servers get their neighbours resolved, once the answer is out
  * (a netlink round trip per server would otherwise lengthen every refresh). */
 static void on_applied(void *arg, const struct config *cfg)
 {
 	struct daemon *d = arg;
 
+	(void)cfg;
 	d->neigh_due = true;
 	d->neigh_loud = true;
-	warn_probes(cfg);
+}
+
+/* The applier asks the prober (applier_set_probe). */
+static bool probe_up(void *arg, enum cfg_layer l, uint32_t farm, uint32_t server)
+{
+	return health_up(arg, l, farm, server);
+}
+
+/*
+ * A probe result changed a server's eligibility. Nothing is applied here: the results of one
+ * loop turn are re-applied together after it (one farm swap for all of them, when a switch
+ * or a backend host takes many servers down at once).
+ */
+static void on_probe(void *arg, enum cfg_layer l, uint32_t farm, uint32_t server, bool up)
+{
+	struct daemon *d = arg;
+	struct server_ref *more;
+
+	(void)up;	/* the state when the re-apply runs is the one that counts */
+	d->elig_dirty = true;
+	if (d->nchanged == d->changed_cap) {
+		more = reallocarray(d->changed, d->changed_cap ? d->changed_cap * 2 : 16,
+				    sizeof(*more));
+		if (!more) {
+			pr_err("%s farm %u: server %u: no memory to record the probe result: "
+			       "re-applied without its shutdown-sessions", cfg_layer_name(l), farm,
+			       server);
+			return;
+		}
+		d->changed = more;
+		d->changed_cap = d->changed_cap ? d->changed_cap * 2 : 16;
+	}
+	d->changed[d->nchanged++] = (struct server_ref){ l, farm, server };
+}
+
+/* Re-apply the applied config with the probe state (not a refresh: nothing is saved), then
+ * remove the sessions of servers gone down with onMarkedDown shutdown-sessions. */
+static void reapply_probes(struct daemon *d)
+{
+	char why[256] = "probe results";
+	size_t len = 0;
+
+	for (size_t i = 0; i < d->nchanged && i < WHY_NAMED; i++) {
+		const struct server_ref *r = &d->changed[i];
+
+		len += snprintf(why + len, sizeof(why) - len, "%s%s farm %u: server %u %s",
+				i ? ", " : "", cfg_layer_name(r->layer), r->farm, r->server,
+				health_up(d->health, r->layer, r->farm, r->server) ? "up" : "down");
+	}
+	if (d->nchanged > WHY_NAMED)
+		snprintf(why + len, sizeof(why) - len, " and %zu more", d->nchanged - WHY_NAMED);
+	d->elig_dirty = false;
+	d->elig_retry = !!service_reapply(d->svc, why);
+	if (d->elig_retry)
+		return;
+	service_shutdown_sessions(d->svc, d->changed, d->nchanged);
+	d->nchanged = 0;
 }
 
 static json_t *interfaces_json(void *arg)
@@ -374,7 +430,6 @@ static int apply_initial(struct daemon *d)
 	if (err)
 		pr_warn("saving the applied config in %s: %s", d->opt.state_dir, strerror(-err));
 	json_decref(doc);
-	warn_probes(d->cfg);
 	pr_info("config applied: %zu farm%s, %zu servers (%zu eligible), %zu frontends, %zu VIP "
 		"keys, %zu allowedSource prefixes", c.farms, c.farms == 1 ? "" : "s", c.servers,
 		c.eligible, c.frontends, c.vip_keys, c.acl);
@@ -528,6 +583,15 @@ static int start(struct daemon *d)
 	err = open_dataplane(d);
 	if (err)
 		return err;
+	/* the prober before the first apply, which asks it: every probed server is "checking"
+	 * (eligible) until its first result */
+	err = health_new(&d->health, &(struct health_cb){ .changed = on_probe, .arg = d });
+	err = err ?: health_sync(d->health, d->cfg);
+	if (err) {
+		pr_err("starting the prober: %s", strerror(-err));
+		return err;
+	}
+	applier_set_probe(d->ap, probe_up, d->health);
 	err = apply_initial(d);
 	if (err)
 		return err;
@@ -563,6 +627,8 @@ static void stop(struct daemon *d, bool keep)
 	applier_free(d->ap);
 	dataplane_close(d->dp);
 	service_free(d->svc);
+	health_free(d->health);
+	free(d->changed);
 	config_free(d->cfg);
 	free(d->token);
 	if (d->lock_fd >= 0) {
@@ -682,7 +748,8 @@ static int open_listeners(struct daemon *d)
 static int serve(struct daemon *d)
 {
 	struct service_env env = {
-		.dp = d->dp, .ap = d->ap, .state_dir = d->opt.state_dir, .pin_dir = d->pin_dir,
+		.dp = d->dp, .ap = d->ap, .health = d->health, .state_dir = d->opt.state_dir,
+		.pin_dir = d->pin_dir,
 		.adopted = d->adopted,
 		.interfaces = interfaces_json, .applied = on_applied, .arg = d,
 	};
@@ -757,6 +824,7 @@ static int run(struct daemon *d, int sfd)
 	err = watch(epfd, sfd, &sfd);
 	err = err ?: watch(epfd, tfd, &tfd);
 	err = err ?: watch(epfd, api_server_fd(d->api), d->api);
+	err = err ?: watch(epfd, health_fd(d->health), d->health);
 	if (!err && d->metrics)
 		err = watch(epfd, api_server_fd(d->metrics), d->metrics);
 	while (!err && !stop) {
@@ -772,6 +840,7 @@ static int run(struct daemon *d, int sfd)
 					continue;
 				fibwatch_tick(&fw, d->svc, d->dp);
 				d->neigh_due |= ++seconds % NEIGH_REFRESH == 0;
+				d->elig_dirty |= d->elig_retry;
 			} else if (ev[i].data.ptr == &sfd) {
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
@@ -781,10 +850,14 @@ static int run(struct daemon *d, int sfd)
 				}
 				pr_info("%s: stopping", strsignal(si.ssi_signo));
 				stop = 1;
+			} else if (ev[i].data.ptr == d->health) {
+				health_run(d->health);
 			} else {
 				api_server_run(ev[i].data.ptr);
 			}
 		}
+		if (d->elig_dirty)
+			reapply_probes(d);
 		if (d->neigh_due) {
 			config_for_each_server(service_applied_config(d->svc), keep_one, d);
 			d->neigh_loud = false;

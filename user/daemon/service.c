@@ -15,8 +15,10 @@
 #include "daemon/state.h"
 #include "daemon/version.h"
 #include "dataplane/dataplane.h"
+#include "health/health.h"
 
 #define WARN_MAX	32
+#define NO_SERVER_NAMED	8	/* farms the no-eligible-server warning names, at most */
 
 struct warning {
 	char key[32];
@@ -43,6 +45,8 @@ struct service {
 	json_t *pending;		/* config_diff(applied, staged), made when staged */
 	struct last_refresh last;
 	unsigned long refreshes_ok, refreshes_failed;
+	size_t eligible;		/* servers eligible in the dataplane, as last applied */
+	bool no_server;			/* the no-eligible-server warning is raised */
 	struct warning warn[WARN_MAX];
 	size_t nwarn;
 	int stop;
@@ -55,6 +59,112 @@ static double now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+
+/* --- eligibility and probe state ------------------------------------------------------------ */
+
+static const struct cfg_server *farm_server(const struct cfg_farm *f, uint32_t id)
+{
+	for (size_t i = 0; i < f->nservers; i++)
+		if (f->servers[i].id == id)
+			return &f->servers[i];
+	return NULL;
+}
+
+static enum health_state probe_state(const struct service *s, enum cfg_layer l, uint32_t farm,
+				     uint32_t id)
+{
+	return s->env.health ? health_state(s->env.health, l, farm, id) : HS_NONE;
+}
+
+/* A server's "state" (docs/api.md): disabled by its status, else as its probe says; not
+ * probed, it is up. */
+static const char *state_name(const struct service *s, enum cfg_layer l, uint32_t farm,
+			      const struct cfg_server *sv)
+{
+	if (!sv->active)
+		return "disabled";
+	switch (probe_state(s, l, farm, sv->id)) {
+	case HS_CHECKING:
+		return "checking";
+	case HS_DOWN:
+		return "down";
+	default:
+		return "up";
+	}
+}
+
+static size_t farm_eligible(const struct service *s, enum cfg_layer l, const struct cfg_farm *f)
+{
+	bool up = farm_primary_up(s->env.ap, l, f);
+	size_t n = 0;
+
+	for (size_t j = 0; j < f->nservers; j++)
+		n += server_eligible(s->env.ap, l, f, &f->servers[j], up);
+	return n;
+}
+
+static bool farm_in_use(const struct cfg_layer_cfg *lc, uint32_t farm)
+{
+	for (size_t i = 0; i < lc->nfrontends; i++)
+		if (!lc->frontends[i].disabled && lc->frontends[i].default_farm == farm)
+			return true;
+	return false;
+}
+
+/*
+ * A farm without an eligible server drops every packet of its VIPs (drop_no_server): status
+ * says so for as long as it lasts, in one warning naming the first farms. Farms no enabled
+ * frontend leads to drop nothing and are not named.
+ */
+static void warn_no_server(struct service *s)
+{
+	const struct config *c = s->applied_cfg;
+	char names[NO_SERVER_NAMED * 32] = "";
+	size_t n = 0, len = 0;
+
+	for (int l = 0; l < CFG_LAYERS; l++) {
+		const struct cfg_layer_cfg *lc = &c->layer[l];
+
+		for (size_t i = 0; i < lc->nfarms; i++) {
+			const struct cfg_farm *f = &lc->farms[i];
+
+			if (!farm_in_use(lc, f->id) || farm_eligible(s, l, f))
+				continue;
+			if (n++ < NO_SERVER_NAMED)
+				len += snprintf(names + len, sizeof(names) - len, "%s%s farm %u",
+						n > 1 ? ", " : "", cfg_layer_name(l), f->id);
+		}
+	}
+	if (!n) {
+		if (s->no_server)
+			pr_info("every farm in use has an eligible server again");
+		service_warn_clear(s, "no-server");
+		s->no_server = false;
+		return;
+	}
+	s->no_server = true;
+	if (n == 1)
+		service_warn(s, "no-server", "%s has no eligible server: its VIPs drop every "
+			     "packet", names);
+	else if (n <= NO_SERVER_NAMED)
+		service_warn(s, "no-server", "%s have no eligible server: their VIPs drop every "
+			     "packet", names);
+	else
+		service_warn(s, "no-server", "%s and %zu more farms have no eligible server: their "
+			     "VIPs drop every packet", names, n - NO_SERVER_NAMED);
+}
+
+static size_t config_eligible(const struct service *s, const struct config *c)
+{
+	size_t n = 0;
+
+	for (int l = 0; l < CFG_LAYERS; l++)
+		for (size_t i = 0; i < c->layer[l].nfarms; i++)
+			n += farm_eligible(s, l, &c->layer[l].farms[i]);
+	return n;
+}
+
+/* --- the service --------------------------------------------------------------------------- */
 
 int service_new(struct service **out, const struct service_env *env, struct config *cfg)
 {
@@ -74,6 +184,8 @@ int service_new(struct service **out, const struct service_env *env, struct conf
 		return -ENOMEM;
 	}
 	s->applied_cfg = cfg;
+	s->eligible = config_eligible(s, cfg);
+	warn_no_server(s);
 	*out = s;
 	return 0;
 }
@@ -210,15 +322,29 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 		return err;
 	}
 	s->staged_cfg = NULL;
-	changes = json_incref(s->pending);
 	t_valid = now_ms();
+	/* first the prober, so that the apply gives the servers that stay their probe state */
+	err = s->env.health ? health_sync(s->env.health, cfg) : 0;
+	if (err) {
+		s->staged_cfg = cfg;
+		if (health_sync(s->env.health, s->applied_cfg))
+			pr_err("refresh (%s): the prober could not go back to the running config",
+			       trigger);
+		return refresh_fail(s, trigger, t0, err, report, "syncing the prober: %s",
+				    strerror(-err));
+	}
 	err = applier_apply(s->env.ap, s->env.dp, cfg, &counts);
 	if (err) {
 		s->staged_cfg = cfg;	/* still what is staged */
-		json_decref(changes);
+		/* servers the failed config dropped start over as new ("checking", eligible):
+		 * as the revert applied them, the prober knowing none of them */
+		if (s->env.health && health_sync(s->env.health, s->applied_cfg))
+			pr_err("refresh (%s): the prober could not go back to the running config",
+			       trigger);
 		return refresh_fail(s, trigger, t0, err, report, "applying to the dataplane: %s",
 				    strerror(-err));
 	}
+	changes = json_incref(s->pending);
 	t_apply = now_ms();
 	config_free(s->applied_cfg);
 	s->applied_cfg = cfg;
@@ -232,6 +358,8 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 			     strerror(-err));
 	else
 		service_warn_clear(s, "state");
+	s->eligible = counts.eligible;
+	warn_no_server(s);
 	if (s->env.applied)
 		s->env.applied(s->env.arg, cfg);
 	ms = now_ms() - t0;
@@ -247,6 +375,90 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 			    "validate", t_valid - t0, "dataplane", t_apply - t_valid, "save",
 			    t0 + ms - t_apply, "counts", counts_json(&counts));
 	return 0;
+}
+
+int service_reapply(struct service *s, const char *why)
+{
+	struct apply_counts c;
+	double t0 = now_ms();
+	int err = applier_apply(s->env.ap, s->env.dp, s->applied_cfg, &c);
+
+	if (err) {
+		pr_err("%s: re-applying the config with the probe state: %s", why, strerror(-err));
+		return err;
+	}
+	pr_info("%s: re-applied in %.1f ms (%zu of %zu servers eligible -> %zu)", why,
+		now_ms() - t0, s->eligible, c.servers, c.eligible);
+	s->eligible = c.eligible;
+	warn_no_server(s);
+	return 0;
+}
+
+static bool shuts_down_sessions(const struct service *s, const struct server_ref *r)
+{
+	const struct cfg_farm *f = config_find_farm(s->applied_cfg, r->layer, r->farm);
+	const struct cfg_server *sv = f ? farm_server(f, r->server) : NULL;
+
+	return sv && sv->on_marked_down && !strcmp(sv->on_marked_down, "shutdown-sessions") &&
+	       probe_state(s, r->layer, r->farm, r->server) == HS_DOWN &&
+	       applier_farm_slot(s->env.ap, r->layer, r->farm) >= 0;
+}
+
+int service_shutdown_sessions(struct service *s, const struct server_ref *srv, size_t n)
+{
+	struct dp_forget *fg = calloc(n ? n : 1, sizeof(*fg));
+	const struct server_ref **ref = calloc(n ? n : 1, sizeof(*ref));
+	size_t m = 0;
+	int err = fg && ref ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!shuts_down_sessions(s, &srv[i]))
+			continue;
+		ref[m] = &srv[i];
+		fg[m++] = (struct dp_forget){
+			.farm = applier_farm_slot(s->env.ap, srv[i].layer, srv[i].farm),
+			.id = srv[i].server,
+		};
+	}
+	if (!err && m)
+		err = dataplane_forget_servers(s->env.dp, fg, m);
+	if (err)
+		pr_err("shutdown-sessions: removing the sticky and connection entries of %zu down "
+		       "server%s: %s", m, m == 1 ? "" : "s", strerror(-err));
+	for (size_t i = 0; i < m && !err; i++)
+		pr_info("%s farm %u: server %u down, shutdown-sessions: removed %llu sticky "
+			"entr%s and %llu connection%s", cfg_layer_name(ref[i]->layer), ref[i]->farm,
+			ref[i]->server, (unsigned long long)fg[i].sticky,
+			fg[i].sticky == 1 ? "y" : "ies", (unsigned long long)fg[i].conns,
+			fg[i].conns == 1 ? "" : "s");
+	free(fg);
+	free(ref);
+	return err;
+}
+
+/* "state" here, the others health_server_json()'s (health/health.h) */
+const char *const service_server_state_fields[] = {
+	"state", "lastCheck", "lastResult", "error", "stateSince", "checks", NULL
+};
+
+json_t *service_server_state(const struct service *s, enum cfg_layer l, uint32_t farm,
+			     uint32_t server)
+{
+	const struct cfg_farm *f = config_find_farm(s->applied_cfg, l, farm);
+	const struct cfg_server *sv = f ? farm_server(f, server) : NULL;
+	json_t *st;
+
+	if (!sv)
+		return NULL;
+	st = s->env.health ? health_server_json(s->env.health, l, farm, server) : NULL;
+	if (!st)
+		st = json_object();
+	/* one word for GET, stats and metrics alike: the status decides "disabled" */
+	if (st && json_object_set_new(st, "state", json_string(state_name(s, l, farm, sv)))) {
+		json_decref(st);
+		st = NULL;
+	}
+	return st;
 }
 
 /* --- warnings ------------------------------------------------------------------------------ */
@@ -304,25 +516,27 @@ static json_t *last_json(const struct last_refresh *l)
 			 l->message, "durationMs", l->ms, "trigger", l->trigger);
 }
 
-static json_t *config_counts(const struct config *c)
+/* down: active servers whose probe failed */
+static json_t *config_counts(const struct service *s)
 {
-	size_t fe = 0, farms = 0, servers = 0, eligible = 0;
+	const struct config *c = s->applied_cfg;
+	size_t fe = 0, farms = 0, servers = 0, down = 0;
 
 	for (int l = 0; l < CFG_LAYERS; l++) {
 		fe += c->layer[l].nfrontends;
 		farms += c->layer[l].nfarms;
 		for (size_t i = 0; i < c->layer[l].nfarms; i++) {
 			const struct cfg_farm *f = &c->layer[l].farms[i];
-			bool up = farm_primary_up(f);
 
 			servers += f->nservers;
 			for (size_t j = 0; j < f->nservers; j++)
-				eligible += server_eligible(&f->servers[j], up);
+				down += f->servers[j].active &&
+					probe_state(s, l, f->id, f->servers[j].id) == HS_DOWN;
 		}
 	}
-	return json_pack("{s:I, s:I, s:I, s:I}", "frontends", (json_int_t)fe, "farms",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "frontends", (json_int_t)fe, "farms",
 			 (json_int_t)farms, "servers", (json_int_t)servers, "eligible",
-			 (json_int_t)eligible);
+			 (json_int_t)config_eligible(s, c), "down", (json_int_t)down);
 }
 
 json_t *service_status(const struct service *s)
@@ -337,7 +551,7 @@ json_t *service_status(const struct service *s)
 		       LIMPET_VERSION, "pid", (json_int_t)getpid(), "dataplane", "pinDir",
 		       s->env.pin_dir, "adopted", s->env.adopted, "interfaces",
 		       s->env.interfaces ? s->env.interfaces(s->env.arg) : json_array(), "counts",
-		       config_counts(s->applied_cfg), "pendingChanges",
+		       config_counts(s), "pendingChanges",
 		       (json_int_t)json_array_size(s->pending), "lastRefresh", last_json(&s->last),
 		       "refreshes", "ok", (json_int_t)s->refreshes_ok, "failed",
 		       (json_int_t)s->refreshes_failed, "warnings", warnings);
@@ -377,7 +591,7 @@ static json_t *farm_stats(const struct service *s, enum cfg_layer l, const struc
 {
 	int slot = applier_farm_slot(s->env.ap, l, f->id);
 	json_t *servers = json_array();
-	bool up = farm_primary_up(f);
+	bool up = farm_primary_up(s->env.ap, l, f);
 	uint64_t farm_entries = 0;
 
 	for (size_t j = 0; j < f->nservers; j++) {
@@ -392,9 +606,10 @@ static json_t *farm_stats(const struct service *s, enum cfg_layer l, const struc
 			entries = dp_census_count(sticky, key) + dp_census_count(conns, key);
 		}
 		farm_entries += entries;
-		json_array_append_new(servers, counter_json(json_pack("{s:I, s:I, s:b}",
+		json_array_append_new(servers, counter_json(json_pack("{s:I, s:I, s:b, s:s}",
 			"serverId", (json_int_t)sv->id, "stickyEntries", (json_int_t)entries,
-			"eligible", server_eligible(sv, up)), &n));
+			"eligible", server_eligible(s->env.ap, l, f, sv, up), "state",
+			state_name(s, l, f->id, sv)), &n));
 	}
 	return json_pack("{s:s, s:I, s:I, s:o}", "layer", cfg_layer_name(l), "farmId",
 			 (json_int_t)f->id, "stickyEntries", (json_int_t)farm_entries, "servers",

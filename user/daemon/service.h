@@ -18,11 +18,13 @@
 struct service;
 struct dataplane;
 struct applier;
+struct health;
 
 /* What the daemon gives the service; the service borrows them. */
 struct service_env {
 	struct dataplane *dp;
 	struct applier *ap;
+	struct health *health;		/* the prober, synced by refresh; NULL: none */
 	const char *state_dir;
 	const char *pin_dir;
 	bool adopted;			/* the dataplane was adopted from a previous limpetd */
@@ -47,8 +49,39 @@ int service_stage(struct service *s, const json_t *doc, struct cfg_errors *errs)
 
 /* Apply the staged config. 0 and *report = {"zone", "applied": true, "changes", "durationMs",
  * "counts"}; or -errno and *report = {"message"}; the applied config is unchanged then.
- * trigger says who asked ("api", "sighup"), for the log and status. */
+ * trigger says who asked ("api", "sighup"), for the log and status. The prober is synced with
+ * the new config before it is applied, so that the dataplane gets the probe state of the
+ * servers that stay (a down server never takes traffic for a moment). */
 int service_refresh(struct service *s, const char *trigger, json_t **report);
+
+/*
+ * Apply the applied config again, with the probe state as it is now: after probe results,
+ * only the farms whose eligibility changed are rebuilt (one swap for them all). Not a refresh:
+ * nothing is saved, counted or reported as one. why names what changed, for the log
+ * ("tcp farm 1: server 2 down"). 0 or -errno (logged; the dataplane keeps the previous
+ * eligibility).
+ */
+int service_reapply(struct service *s, const char *why);
+
+/* A server of the applied config, as the prober names it. */
+struct server_ref {
+	enum cfg_layer layer;
+	uint32_t farm, server;
+};
+
+/* onMarkedDown "shutdown-sessions": of these servers, those that have it and are down now
+ * lose their sticky and connection entries (one walk of each table for them all; logged per
+ * server with the counts). Call after the re-apply that took them out of their farms. 0 or
+ * -errno (logged). */
+int service_shutdown_sessions(struct service *s, const struct server_ref *srv, size_t n);
+
+/* The read-only state of a server of the applied config (docs/api.md): a new object
+ * {"state", and for a probed server "lastCheck", "lastResult", "error", "stateSince",
+ * "checks"}, or NULL if the applied config has no such server. */
+json_t *service_server_state(const struct service *s, enum cfg_layer l, uint32_t farm,
+			     uint32_t server);
+/* The names of the fields service_server_state() adds, NULL-terminated: never set by a body. */
+extern const char *const service_server_state_fields[];
 
 /* New objects for the API (docs/api.md). */
 json_t *service_pending(const struct service *s);

@@ -41,6 +41,12 @@ struct dataplane {
 	int ncpus;
 };
 
+/* Copy a whole table (sticky, conns) out a batch of elements per syscall, calling fn on
+ * each element (stats.c); 0 or -errno. Elements the balancer changes meanwhile are seen
+ * either way. */
+int table_walk(int fd, size_t key_size, size_t val_size,
+	       void (*fn)(void *arg, const void *key, const void *val), void *arg);
+
 /* The digest a farm's book keeps of its map value: equal values, equal digests. */
 uint64_t farm_digest(const struct lb_farm *val);
 /* Write the meta record of a dataplane just created (pins.c). */

@@ -226,7 +226,8 @@ static int farm_compile(const struct dp_farm *f, const struct farm_book *book,
 		ls->stat = book->stat[slot_of[i]];
 		ls->id = s->id;
 		ls->family = s->family;
-		ls->flags = s->eligible ? LB_SERVER_F_ELIGIBLE : 0;
+		ls->flags = s->eligible ? LB_SERVER_F_ELIGIBLE
+					: s->keep_flows ? LB_SERVER_F_KEEP_FLOWS : 0;
 	}
 	err = maglev_build(ms, f->nservers, f->seed, f->ring_size, table);
 	if (err)
@@ -324,7 +325,8 @@ static uint64_t farm_input(const struct dp_farm *f)
 	for (size_t i = 0; i < f->nservers; i++) {
 		const struct dp_server *s = &f->servers[i];
 
-		h = lb_mix64(h ^ ((uint64_t)s->id << 32 | s->weight << 1 | s->eligible));
+		h = lb_mix64(h ^ ((uint64_t)s->id << 32 | s->weight << 2 | s->keep_flows << 1 |
+				  s->eligible));
 		h = lb_mix64(h ^ ((uint64_t)s->addr[0] << 32 | s->addr[1]) ^ s->family);
 		h = lb_mix64(h ^ ((uint64_t)s->addr[2] << 32 | s->addr[3]));
 	}

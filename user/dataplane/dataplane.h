@@ -32,6 +32,8 @@ struct dp_server {
 	uint32_t addr[LB_ADDR_WORDS];	/* network order */
 	uint32_t weight;		/* 1..256 */
 	bool eligible;			/* active (and probe up) */
+	bool keep_flows;		/* not eligible, its established connections stay
+					 * (LB_SERVER_F_KEEP_FLOWS) */
 };
 
 struct dp_farm {
@@ -158,5 +160,25 @@ int dataplane_conn_census(const struct dataplane *dp, struct dp_census *out);
 /* Live entries naming key (dataplane_server_key()); 0 for a key the census does not know. */
 uint32_t dp_census_count(const struct dp_census *c, uint32_t key);
 void dp_census_free(struct dp_census *c);
+
+/* --- forgetting servers' entries (forget.c) ------------------------------------------------- */
+
+struct dp_forget {
+	uint32_t farm;			/* in: farm slot */
+	uint32_t id;			/* in: serverId */
+	uint64_t sticky;		/* out: sticky-table entries removed */
+	uint64_t conns;			/* out: connection-table entries removed */
+};
+
+/*
+ * onMarkedDown "shutdown-sessions": remove the sticky-table entries naming each server, and
+ * the connection-table entries of its farm naming it, so that its clients and established
+ * flows are picked again at their next packet; one walk of each table for all n. Call it
+ * once the farms no longer let them take traffic (applied without LB_SERVER_F_ELIGIBLE), or
+ * their next packets record them again. 0 with the counts filled in (0 for a server its farm
+ * does not have); -ENOENT if no farm has any of them; -errno (what was removed until then
+ * stays removed).
+ */
+int dataplane_forget_servers(struct dataplane *dp, struct dp_forget *srv, size_t n);
 
 #endif /* LIMPET_DATAPLANE_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Read side of the sticky and connection tables: how many live entries name each server.
- * Tables are copied out with BPF_MAP_LOOKUP_BATCH, CENSUS_BATCH elements per syscall: the
+ * Tables are copied out with BPF_MAP_LOOKUP_BATCH, WALK_BATCH elements per syscall: the
  * default sticky table is 2^19 buckets, and one syscall per bucket costs several times more.
  */
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 #include "dataplane/dataplane-int.h"
 
-#define CENSUS_BATCH 4096
+#define WALK_BATCH 4096
 
 /* A server key and the stickiness timeout an entry naming it is aged by. */
 struct key_timeout {
@@ -121,7 +121,6 @@ struct census_walk {
 	struct dp_census *c;
 	const uint32_t *timeouts;	/* sticky: per c->keys[i] */
 	uint32_t now;			/* sticky */
-	void (*count)(struct census_walk *w, const void *key, const void *val);
 };
 
 static void census_add(struct dp_census *c, long i)
@@ -134,9 +133,10 @@ static void census_add(struct dp_census *c, long i)
 	c->entries++;
 }
 
-static void sticky_count(struct census_walk *w, const void *key, const void *val)
+static void sticky_count(void *arg, const void *key, const void *val)
 {
 	const struct lb_sticky_bucket *b = val;
+	struct census_walk *w = arg;
 
 	(void)key;
 	for (int e = 0; e < LB_STICKY_WAYS; e++) {
@@ -153,10 +153,11 @@ static void sticky_count(struct census_walk *w, const void *key, const void *val
 	}
 }
 
-static void conn_count(struct census_walk *w, const void *key, const void *val)
+static void conn_count(void *arg, const void *key, const void *val)
 {
 	const struct lb_flow_key *k = key;
 	const struct lb_conn *v = val;
+	struct census_walk *w = arg;
 	const struct farm_book *b = k->farm < LB_FARMS_MAX ? w->dp->farms[k->farm] : NULL;
 	uint32_t slot = LB_SERVER_KEY_SLOT(v->server);
 
@@ -167,21 +168,21 @@ static void conn_count(struct census_walk *w, const void *key, const void *val)
 		census_add(w->c, -1);
 }
 
-/* Copy the whole map out CENSUS_BATCH elements per syscall and count each element. */
-static int census_walk(struct census_walk *w, int fd, size_t key_size, size_t val_size)
+int table_walk(int fd, size_t key_size, size_t val_size,
+	       void (*fn)(void *arg, const void *key, const void *val), void *arg)
 {
-	char *keys = calloc(CENSUS_BATCH, key_size), *vals = calloc(CENSUS_BATCH, val_size);
+	char *keys = calloc(WALK_BATCH, key_size), *vals = calloc(WALK_BATCH, val_size);
 	uint32_t batch, n;	/* the batch token: a u32 for arrays and hashes alike */
 	void *in = NULL;
 	int err = keys && vals ? 0 : -ENOMEM;
 
 	while (!err) {
-		n = CENSUS_BATCH;
+		n = WALK_BATCH;
 		err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &n, NULL) ? -errno : 0;
 		if (err && err != -ENOENT)
 			break;
 		for (uint32_t i = 0; i < n; i++)
-			w->count(w, keys + i * key_size, vals + i * val_size);
+			fn(arg, keys + i * key_size, vals + i * val_size);
 		in = &batch;
 	}
 	free(keys);
@@ -192,7 +193,7 @@ static int census_walk(struct census_walk *w, int fd, size_t key_size, size_t va
 int dataplane_sticky_census(const struct dataplane *dp, struct dp_census *out)
 {
 	uint32_t *timeouts = NULL;
-	struct census_walk w = { .dp = dp, .c = out, .count = sticky_count };
+	struct census_walk w = { .dp = dp, .c = out };
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -202,8 +203,8 @@ int dataplane_sticky_census(const struct dataplane *dp, struct dp_census *out)
 		err = balancer_now(dp, &w.now);
 	w.timeouts = timeouts;
 	if (!err)
-		err = census_walk(&w, bpf_map__fd(dp->skel->maps.sticky), sizeof(uint32_t),
-				  sizeof(struct lb_sticky_bucket));
+		err = table_walk(bpf_map__fd(dp->skel->maps.sticky), sizeof(uint32_t),
+				 sizeof(struct lb_sticky_bucket), sticky_count, &w);
 	free(timeouts);
 	if (err)
 		dp_census_free(out);
@@ -213,15 +214,15 @@ int dataplane_sticky_census(const struct dataplane *dp, struct dp_census *out)
 /* Connections do not age: the balancer honours one for as long as the LRU keeps it. */
 int dataplane_conn_census(const struct dataplane *dp, struct dp_census *out)
 {
-	struct census_walk w = { .dp = dp, .c = out, .count = conn_count };
+	struct census_walk w = { .dp = dp, .c = out };
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	out->capacity = bpf_map__max_entries(dp->skel->maps.conns);
 	err = census_keys(dp, out, NULL);
 	if (!err)
-		err = census_walk(&w, bpf_map__fd(dp->skel->maps.conns), sizeof(struct lb_flow_key),
-				  sizeof(struct lb_conn));
+		err = table_walk(bpf_map__fd(dp->skel->maps.conns), sizeof(struct lb_flow_key),
+				 sizeof(struct lb_conn), conn_count, &w);
 	if (err)
 		dp_census_free(out);
 	return err;

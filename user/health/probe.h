@@ -42,16 +42,18 @@ int probe_spec_init(struct probe_spec *spec, const struct cfg_probe *cfg,
 		    char err[PROBE_ERR_LEN]);
 void probe_spec_free(struct probe_spec *spec);
 
-/* The bytes to send once connected (http: the request with Host: host; pgsql: SSLRequest;
- * tcp, smtp, mysql: none). Returns the length, 0 for none; -ENOSPC if cap is too small. */
+/* The bytes to send once connected (http: the request with Host: host, host as the header
+ * says it: "[2001:db8::1]:8080"; pgsql: SSLRequest; tcp, smtp, mysql: none). Returns the
+ * length, 0 for none; -ENOSPC if cap is too small (http also writes a NUL after the request);
+ * -EINVAL if host is empty or has a byte a header line cannot hold (space, control). */
 int probe_request(const struct probe_spec *spec, const char *host, char *buf, size_t cap);
 
 /*
  * Judge the answer so far: buf holds every byte received since connect (len of them), eof
  * says whether the peer closed. tcp is up at connect and never calls this. PV_DOWN fills err
  * ("no 220 greeting: got \"554 ...\"", "status 500", "pattern not found", "protocol version
- * 9, want 10", ...). A verdict past PROBE_READ_MAX bytes is the caller's: it judges with what
- * it has (eof = true).
+ * 9, want 10", ...), printable ASCII, peer bytes sanitised. PROBE_READ_MAX bytes are a verdict
+ * as if the peer had closed (eof = true): never PV_MORE, and no byte past them is read.
  */
 enum probe_verdict probe_judge(const struct probe_spec *spec, const char *buf, size_t len,
 			       bool eof, char err[PROBE_ERR_LEN]);
