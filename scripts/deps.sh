@@ -7,6 +7,8 @@ pkgs=(
 	make gcc clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libhttp-parser-dev libcmocka-dev
 	libclang-rt-14-dev iproute2 ethtool curl jq procps python3-prometheus-client strace
+	# a real server for the health probes' end-to-end test (pgsql probe)
+	postgresql
 )
 
 missing=()

@@ -46,6 +46,7 @@ suite "limpetd end to end (rig)" tests/e2e/test_limpetd.sh
 suite "hitless restart (rig)" tests/e2e/test_restart.sh
 suite "REST API end to end (rig)" tests/e2e/test_api.sh
 suite "limpetctl (e2e)" tests/e2e/test_ctl.sh
+suite "health probes end to end (rig)" tests/e2e/test_health.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -569,6 +569,11 @@ t_flap() {
 	[ "${fails#*=}" -ge 3 ] || why+="only ${fails#*=} failed checks seen while flapping: $results"$'\n'
 	[ "$o" -eq 0 ] || why+="$o samples of b1..b3 sources on another server (want 0)"$'\n'
 	[ "$changes" -eq 0 ] || why+="$changes sources changed server more than once (want 0)"$'\n'
+	# no transition: nobody moved at all, b4's sources included
+	if [ "$n" -eq 0 ]; then
+		o=$(for i in 1 2 3 4 5; do moved "$work/p0.txt" "$work/p$i.txt"; done | awk '{ n += $1 } END { print n }')
+		[ "$o" -eq 0 ] || why+="no transition, yet $o samples of sources on another server"$'\n'
+	fi
 	[ -z "$why" ]
 }
 

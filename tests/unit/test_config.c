@@ -356,12 +356,24 @@ static const struct bad_case bad_cases[] = {
 	  { "tcp.farm[0].probe.type: probe type \"oco\" is not supported by limpet",
 	    "tcp.farm[1].probe.type: probe type \"internal\" is not supported by limpet",
 	    "=tcp.farm[2].probe.type: \"icmp\" is not one of tcp|http|smtp|mysql|pgsql" } },
+	{ "probe patterns the prober could not use, and TLS probes",
+	  "{'serviceName': 'demo', 'tcp': {'frontend': [" FE1 "], 'farm': [{'farmId': 1,"
+	  " 'probe': {'type': 'http', 'match': 'status', 'pattern': '200-99,abc'}},"
+	  " {'farmId': 2, 'probe': {'type': 'http', 'match': 'matches', 'pattern': 'a(b'}},"
+	  " {'farmId': 3, 'probe': {'type': 'http', 'match': 'status', 'pattern': '200-299, 302',"
+	  "  'forceSsl': true}}]}}", 3,
+	  { "=tcp.farm[0].probe.pattern: \"200-99,abc\" is not a list of status codes 100..599 "
+	    "and ranges (e.g. \"200-299,302\")",
+	    "tcp.farm[1].probe.pattern: not a POSIX extended regular expression: ",
+	    "=tcp.farm[2].probe.forceSsl: TLS probes are not served by limpet: probe the server's "
+	    "plain port, or use a tcp probe on the TLS port" } },
 	{ "probe options its type does not use",
 	  "{'serviceName': 'demo', 'tcp': {'frontend': [" FE1 "], 'farm': [{'farmId': 1,"
 	  " 'probe': {'type': 'tcp', 'url': '/health', 'method': 'GET', 'match': 'status',"
-	  " 'interval': 0, 'rise': 0}}]}}", 5,
+	  " 'interval': 0, 'rise': 0}}]}}", 6,
 	  { "=tcp.farm[0].probe.url: only meaningful for an http probe (type is tcp)",
 	    "=tcp.farm[0].probe.method: only meaningful for an http probe (type is tcp)",
+	    "=tcp.farm[0].probe.match: only meaningful for an http probe (type is tcp)",
 	    "=tcp.farm[0].probe.pattern: required with match \"status\"",
 	    "=tcp.farm[0].probe.interval: 0 is out of range 1..3600",
 	    "=tcp.farm[0].probe.rise: 0 is out of range 1..100" } },
@@ -840,7 +852,7 @@ static const char rich[] =
 	"   'maglevTableSize': 251, 'vrackNetworkId': null,"
 	"   'probe': {'type': 'http', 'interval': 1, 'port': 8080, 'url': '/health',"
 	"    'method': 'HEAD', 'match': 'contains', 'pattern': 'ok', 'negate': true,"
-	"    'forceSsl': true, 'rise': 4, 'fall': 5},"
+	"    'forceSsl': false, 'rise': 4, 'fall': 5},"
 	"   'server': [{'serverId': 1, 'displayName': 'a', 'address': '198.18.1.11', 'port': 80,"
 	"     'weight': 256, 'status': 'inactive', 'backup': true, 'probe': true,"
 	"     'onMarkedDown': 'shutdown-sessions', 'cookie': 'opaque', 'ssl': false,"

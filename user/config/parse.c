@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,6 +577,51 @@ static const char *const server_statuses[] = { "active", "inactive", NULL };
 static const char *const marked_down_actions[] = { "shutdown-sessions", NULL };
 static const char *const proxy_versions[] = { "v1", "v2", NULL };
 
+/* "200", "200-299,302": status codes 100..599 and ranges of them, commas between. */
+static bool status_pattern_ok(const char *s)
+{
+	do {
+		char *end;
+		unsigned long lo = strtoul(s + strspn(s, " "), &end, 10), hi = lo;
+
+		if (end == s + strspn(s, " "))
+			return false;
+		if (*end == '-') {
+			s = end + 1;
+			hi = strtoul(s, &end, 10);
+			if (end == s)
+				return false;
+		}
+		end += strspn(end, " ");
+		if (lo < 100 || hi > 599 || lo > hi || (*end && *end != ','))
+			return false;
+		s = end;
+	} while (*s++ == ',');
+	return true;
+}
+
+/* The prober compiles the pattern at run time: a config it could not use is refused here. */
+static void check_pattern(struct pctx *px, const char *path, const char *match,
+			  const char *pattern)
+{
+	char msg[128];
+	regex_t re;
+	int rc;
+
+	if (!strcmp(match, "status") && !status_pattern_ok(pattern))
+		cfg_err_at(px, path, "\"%.64s\" is not a list of status codes 100..599 and ranges "
+			   "(e.g. \"200-299,302\")", pattern);
+	if (!strcmp(match, "matches")) {
+		rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			regerror(rc, &re, msg, sizeof(msg));
+			cfg_err_at(px, path, "not a POSIX extended regular expression: %s", msg);
+		} else {
+			regfree(&re);
+		}
+	}
+}
+
 /* --- parse: one function per object kind ------------------------------------------------- */
 
 static void parse_probe(struct pctx *px, json_t *v, const char *path, struct cfg_probe *pr)
@@ -628,20 +674,31 @@ static void parse_probe(struct pctx *px, json_t *v, const char *path, struct cfg
 
 	/* A probe option the probe type does not use would be silently ignored. */
 	if (pr->type && strcmp(pr->type, "http")) {
-		if (pr->url) {
-			cfg_path_key(p, path, "url");
-			cfg_err_at(px, p, "only meaningful for an http probe (type is %s)",
-				   pr->type);
-		}
-		if (pr->method) {
-			cfg_path_key(p, path, "method");
+		/* their "off" values (the canonical document writes them) are fine */
+		const bool set[] = { pr->url, pr->method, pr->match && strcmp(pr->match, "default"),
+				     pr->pattern, pr->negate };
+		static const char *const http_only[] = { "url", "method", "match", "pattern",
+							 "negate" };
+
+		for (i = 0; i < (int)(sizeof(set) / sizeof(set[0])); i++) {
+			if (!set[i])
+				continue;
+			cfg_path_key(p, path, http_only[i]);
 			cfg_err_at(px, p, "only meaningful for an http probe (type is %s)",
 				   pr->type);
 		}
 	}
+	if (pr->force_ssl) {
+		cfg_path_key(p, path, "forceSsl");
+		cfg_err_at(px, p, "TLS probes are not served by limpet: probe the server's plain "
+			   "port, or use a tcp probe on the TLS port");
+	}
 	if (pr->match && strcmp(pr->match, "default") && !pr->pattern) {
 		cfg_path_key(p, path, "pattern");
 		cfg_err_at(px, p, "required with match \"%s\"", pr->match);
+	} else if (pr->pattern) {
+		cfg_path_key(p, path, "pattern");
+		check_pattern(px, p, pr->match, pr->pattern);
 	}
 }
 

@@ -88,10 +88,12 @@ void health_free(struct health *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->n; i++) {
+	/* every probe ends before any target goes: aborting one touches the timer heap, which
+	 * still holds the others' timers */
+	for (size_t i = 0; i < h->n; i++)
 		conn_abort(h, h->t[i]);
+	for (size_t i = 0; i < h->n; i++)
 		free(h->t[i]);
-	}
 	free(h->t);
 	farms_free(h->farms, h->nfarms);
 	for (size_t i = 0; i < h->nbufs; i++)
