@@ -392,7 +392,8 @@ static bool conn_input(struct conn *c)
 			return true;
 		}
 		pr_debug("%s: pgsql <- request code %u: ErrorResponse", c->peer, code);
-		pg_error(c, "0A000", "unsupported frontend protocol 1234.5679: server supports 3.0 to 3.0");
+		pg_error(c, "0A000",
+			 "unsupported frontend protocol 1234.5679: server supports 3.0 to 3.0");
 		c->in_len = 0;
 		return true;
 	}
@@ -502,81 +503,93 @@ static void peer_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf, len);
 }
 
+struct srv {
+	int lfd[2];		/* IPv4, IPv6 (-1: none) */
+	struct conn **conns;
+	size_t n, cap;
+	uint32_t conn_id;
+};
+
+/* Accept what waits on lfd; each new connection is greeted (its greeting queued). */
+static void srv_accept(struct srv *s, int lfd, int64_t now)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct conn *c;
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? 2 * s->cap : 64;
+			struct conn **p = realloc(s->conns, cap * sizeof(*p));
+
+			if (!p) {
+				close(fd);
+				return;
+			}
+			s->conns = p;
+			s->cap = cap;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		c->fd = fd;
+		c->last_ms = now;
+		peer_str(&ss, c->peer, sizeof(c->peer));
+		pr_debug("%s: connected", c->peer);
+		conn_greet(c, s->conn_id++);
+		s->conns[s->n++] = c;
+	}
+}
+
 static int serve(unsigned port)
 {
-	int lfd[2] = { listen_on(AF_INET, port), listen_on(AF_INET6, port) };
-	struct conn **conns = NULL;
+	struct srv s = { .lfd = { listen_on(AF_INET, port), listen_on(AF_INET6, port) },
+			 .conn_id = 7 };
 	struct pollfd *pfds = NULL;
-	size_t nconns = 0, cap = 0, pfd_cap = 0;
-	uint32_t conn_id = 7;
+	size_t pfd_cap = 0;
 
 	pr_debug("%s on port %u%s", proto_names[cfg.proto], port, cfg.silent ? ", silent" : "");
 	for (;;) {
+		size_t keep = 0, n0 = s.n;
 		int64_t now;
-		size_t keep = 0, n0 = nconns;
 		int n;
 
-		if (pfd_cap < nconns + 2) {
-			struct pollfd *p = realloc(pfds, (2 * nconns + 64) * sizeof(*p));
+		if (pfd_cap < s.n + 2) {
+			struct pollfd *p = realloc(pfds, (2 * s.n + 64) * sizeof(*p));
 
 			if (!p) {
 				pr_log("out of memory");
 				return 1;
 			}
 			pfds = p;
-			pfd_cap = 2 * nconns + 64;
+			pfd_cap = 2 * s.n + 64;
 		}
-		pfds[0] = (struct pollfd){ lfd[0], POLLIN, 0 };
-		pfds[1] = (struct pollfd){ lfd[1], POLLIN, 0 };
-		for (size_t i = 0; i < nconns; i++)
-			pfds[2 + i] = (struct pollfd){ conns[i]->fd,
-						       conns[i]->out_off < conns[i]->out_len ?
-							       POLLOUT :
-							       POLLIN,
-						       0 };
-		n = poll(pfds, 2 + nconns, nconns ? 1000 : -1);
+		/* slots 0, 1: the listeners (fd -1 is ignored by poll) */
+		pfds[0] = (struct pollfd){ s.lfd[0], POLLIN, 0 };
+		pfds[1] = (struct pollfd){ s.lfd[1], POLLIN, 0 };
+		for (size_t i = 0; i < s.n; i++) {
+			struct conn *c = s.conns[i];
+
+			pfds[2 + i] = (struct pollfd){ c->fd,
+						       c->out_off < c->out_len ? POLLOUT : POLLIN, 0 };
+		}
+		n = poll(pfds, 2 + s.n, s.n ? 1000 : -1);
 		if (n < 0 && errno != EINTR) {
 			pr_log("poll: %s", strerror(errno));
 			return 1;
 		}
 		now = now_ms();
-		for (int f = 0; f < 2 && n > 0; f++) {
-			for (int i = 0; pfds[f].revents && i < ACCEPT_BATCH; i++) {
-				struct sockaddr_storage ss;
-				socklen_t sl = sizeof(ss);
-				struct conn *c;
-				int fd = accept4(lfd[f], (struct sockaddr *)&ss, &sl,
-						 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-				if (fd < 0)
-					break;
-				if (nconns == cap) {
-					size_t ncap = cap ? 2 * cap : 64;
-					struct conn **p = realloc(conns, ncap * sizeof(*p));
-
-					if (!p) {
-						close(fd);
-						break;
-					}
-					conns = p;
-					cap = ncap;
-				}
-				c = calloc(1, sizeof(*c));
-				if (!c) {
-					close(fd);
-					break;
-				}
-				c->fd = fd;
-				c->last_ms = now;
-				peer_str(&ss, c->peer, sizeof(c->peer));
-				pr_debug("%s: connected", c->peer);
-				conn_greet(c, conn_id++);
-				conns[nconns++] = c;
-			}
-		}
-		/* a new connection sends its greeting now; the others run on their events */
-		for (size_t i = 0; i < nconns; i++) {
-			struct conn *c = conns[i];
+		for (int f = 0; f < 2 && n > 0; f++)
+			if (pfds[f].revents)
+				srv_accept(&s, s.lfd[f], now);
+		/* the new connections send their greeting now; the others run on their events */
+		for (size_t i = 0; i < s.n; i++) {
+			struct conn *c = s.conns[i];
 			bool ready = i >= n0 || (n > 0 && pfds[2 + i].revents);
 
 			if ((ready && !conn_run(c, now)) || now - c->last_ms > IDLE_MS) {
@@ -585,9 +598,9 @@ static int serve(unsigned port)
 				free(c);
 				continue;
 			}
-			conns[keep++] = c;
+			s.conns[keep++] = c;
 		}
-		nconns = keep;
+		s.n = keep;
 	}
 }
 

@@ -13,6 +13,13 @@
  *       with 200 and close, close tcp probes at once; from SIGUSR1 on, record the time of
  *       each accept and the (address, port) it was for; on SIGTERM write them to OUT (one
  *       "sec.nsec address port" line each) and exit.
+ *   bench_health floor tcp|http FARMS PER SECONDS
+ *       in the LB: the baseline prober, the least a prober of this design can do: the same
+ *       FARMS x PER probes a second to the same servers and ports, evenly spread, each a
+ *       non-blocking connect on one epoll set (http: the same request, the answer read to
+ *       its end), closed with a reset; no state, no timers but one timerfd tick a
+ *       millisecond. After a second of warm-up, its own CPU (getrusage) over SECONDS: prints
+ *       "PCT USER SYS probes=N failed=N" (percent of one core).
  *   bench_health spread INTERVAL WINDOW FILE...
  *       from the listeners' records: probes seen, the probes started per 100 ms slot of the
  *       window (how evenly the prober spreads them: no thundering herd) and the period of
@@ -29,8 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,12 +64,13 @@ static int do_config(int farms, int per, const char *type)
 		printf("%s{\"farmId\": %d, \"stickiness\": \"sourceIp\", \"forwarding\": \"ipip\"",
 		       f ? ", " : "", f + 1);
 		if (probe)
-			printf(", \"probe\": {\"type\": \"%s\", \"interval\": 1, \"port\": %d}", type,
-			       BH_PORT0 + f + 1);
+			printf(", \"probe\": {\"type\": \"%s\", \"interval\": 1, \"port\": %d}",
+			       type, BH_PORT0 + f + 1);
 		printf(", \"server\": [");
 		for (int s = 0; s < per; s++)
-			printf("%s{\"serverId\": %d, \"address\": \"198.19.%d.%d\", \"probe\": %s}",
-			       s ? ", " : "", s + 1, s / 250, 1 + s % 250, probe ? "true" : "false");
+			printf("%s{\"serverId\": %d, \"address\": \"198.19.%d.%d\", "
+			       "\"probe\": %s}", s ? ", " : "", s + 1, s / 250, 1 + s % 250,
+			       probe ? "true" : "false");
 		printf("]}");
 	}
 	printf("]}}\n");
@@ -89,12 +99,78 @@ struct hconn {
 static const char http_ok[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
 			      "Content-Length: 3\r\nConnection: close\r\n\r\nok\n";
 
+/* What the listener keeps: the accept records, once recording. */
+struct listener {
+	int ep;
+	bool http;
+	struct stamp *st;
+	size_t n, cap;
+};
+
+static int listener_record(struct listener *l, int fd, const struct timespec *now)
+{
+	struct sockaddr_in local;
+	socklen_t sl = sizeof(local);
+
+	if (l->n == l->cap) {
+		struct stamp *st = realloc(l->st, (l->cap ? 2 * l->cap : 1 << 16) * sizeof(*st));
+
+		if (!st)
+			return -1;
+		l->st = st;
+		l->cap = l->cap ? 2 * l->cap : 1 << 16;
+	}
+	getsockname(fd, (void *)&local, &sl);
+	l->st[l->n++] = (struct stamp){ *now, local.sin_addr.s_addr, ntohs(local.sin_port) };
+	return 0;
+}
+
+/* Accept all that waits on lfd: tcp probes are closed at once, http ones read. */
+static int listener_accept(struct listener *l, int lfd)
+{
+	for (;;) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct timespec now;
+		struct hconn *c;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return 0;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (recording && listener_record(l, fd, &now))
+			return -1;
+		c = l->http ? calloc(1, sizeof(*c)) : NULL;
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		ev.data.u64 = (uint64_t)(uintptr_t)c | 1;	/* bit 0 set: a connection */
+		epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
+/* An http probe's request: answered 200 once its head is in, then closed. */
+static void listener_read(struct hconn *c)
+{
+	ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
+
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r > 0) {
+		c->len += r;
+		c->buf[c->len] = 0;
+		if (!strstr(c->buf, "\r\n\r\n") && c->len < sizeof(c->buf) - 1)
+			return;
+		send(c->fd, http_ok, sizeof(http_ok) - 1, MSG_NOSIGNAL);
+	}
+	close(c->fd);	/* which takes it out of the epoll set */
+	free(c);
+}
+
 static int do_listen(int lo, int hi, const char *proto, const char *out)
 {
-	bool http = !strcmp(proto, "http");
-	int nports = hi - lo + 1, ep = epoll_create1(EPOLL_CLOEXEC);
-	struct stamp *st = NULL;
-	size_t n = 0, cap = 0;
+	struct listener l = { .ep = epoll_create1(EPOLL_CLOEXEC), .http = !strcmp(proto, "http") };
 	struct rlimit rl;
 	FILE *f;
 
@@ -113,72 +189,24 @@ static int do_listen(int lo, int hi, const char *proto, const char *out)
 
 		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 		    bind(fd, (void *)&a, sizeof(a)) || listen(fd, 4096)) {
-			fprintf(stderr, "bench_health: listen on port %d: %s\n", p, strerror(errno));
+			fprintf(stderr, "bench_health: port %d: %s\n", p, strerror(errno));
 			return 1;
 		}
 		ev.data.u64 = (uint64_t)fd << 1;	/* bit 0 clear: a listener */
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		epoll_ctl(l.ep, EPOLL_CTL_ADD, fd, &ev);
 	}
-	fprintf(stderr, "bench_health: listening on %d ports (%s)\n", nports, proto);
+	fprintf(stderr, "bench_health: listening on %d ports (%s)\n", hi - lo + 1, proto);
 	while (!stopping) {
 		struct epoll_event evs[256];
-		int k = epoll_wait(ep, evs, 256, 200);
+		int k = epoll_wait(l.ep, evs, 256, 200);
 
 		for (int i = 0; i < k; i++) {
-			if (!(evs[i].data.u64 & 1)) {
-				int lfd = evs[i].data.u64 >> 1;
+			uint64_t d = evs[i].data.u64;
 
-				for (;;) {
-					struct sockaddr_in local;
-					socklen_t sl = sizeof(local);
-					struct timespec now;
-					int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-					if (fd < 0)
-						break;
-					clock_gettime(CLOCK_REALTIME, &now);
-					if (recording) {
-						if (n == cap) {
-							cap = cap ? 2 * cap : 1 << 16;
-							st = realloc(st, cap * sizeof(*st));
-							if (!st)
-								return 1;
-						}
-						getsockname(fd, (void *)&local, &sl);
-						st[n++] = (struct stamp){ now, local.sin_addr.s_addr,
-									  ntohs(local.sin_port) };
-					}
-					if (!http) {
-						close(fd);
-						continue;
-					}
-					struct hconn *c = calloc(1, sizeof(*c));
-					struct epoll_event ev = { .events = EPOLLIN };
-
-					if (!c) {
-						close(fd);
-						continue;
-					}
-					c->fd = fd;
-					ev.data.u64 = (uint64_t)(uintptr_t)c | 1;
-					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-				}
-				continue;
-			}
-			struct hconn *c = (void *)(uintptr_t)(evs[i].data.u64 & ~1ull);
-			ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
-
-			if (r > 0) {
-				c->len += r;
-				c->buf[c->len] = 0;
-				if (!strstr(c->buf, "\r\n\r\n") && c->len < sizeof(c->buf) - 1)
-					continue;
-				send(c->fd, http_ok, sizeof(http_ok) - 1, MSG_NOSIGNAL);
-			} else if (r < 0 && errno == EAGAIN) {
-				continue;
-			}
-			close(c->fd);	/* closing removes it from the epoll set */
-			free(c);
+			if (!(d & 1) && listener_accept(&l, (int)(d >> 1)))
+				return 1;
+			if (d & 1)
+				listener_read((struct hconn *)(uintptr_t)(d & ~1ull));
 		}
 	}
 	f = fopen(out, "w");
@@ -186,15 +214,187 @@ static int do_listen(int lo, int hi, const char *proto, const char *out)
 		fprintf(stderr, "bench_health: %s: %s\n", out, strerror(errno));
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < l.n; i++) {
 		char a[INET_ADDRSTRLEN];
 
-		inet_ntop(AF_INET, &st[i].addr, a, sizeof(a));
-		fprintf(f, "%lld.%09ld %s %u\n", (long long)st[i].t.tv_sec, st[i].t.tv_nsec, a,
-			st[i].port);
+		inet_ntop(AF_INET, &l.st[i].addr, a, sizeof(a));
+		fprintf(f, "%lld.%09ld %s %u\n", (long long)l.st[i].t.tv_sec, l.st[i].t.tv_nsec, a,
+			l.st[i].port);
 	}
 	fclose(f);
-	fprintf(stderr, "bench_health: %zu accepts recorded\n", n);
+	fprintf(stderr, "bench_health: %zu accepts recorded\n", l.n);
+	return 0;
+}
+
+/* --- floor: the baseline prober ----------------------------------------------------------- */
+
+struct ftarget {
+	struct sockaddr_in addr;
+	int fd;
+	size_t got;		/* http: answer bytes read */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(double *user, double *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	*sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	return *user + *sys;
+}
+
+static void floor_close(struct ftarget *t)
+{
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	close(t->fd);
+	t->fd = -1;
+}
+
+struct floor {
+	int ep;
+	bool http;
+	struct ftarget *t;
+	size_t n, next;		/* targets; the next to start */
+	size_t probes, failed;
+};
+
+static const char floor_req[] = "GET / HTTP/1.1\r\nHost: 198.19.0.1\r\nConnection: close\r\n"
+				"User-Agent: limpet-probe\r\n\r\n";
+
+/* Start every probe due by now: target j at j/n of each second since t0. */
+static void floor_start_due(struct floor *fl, double elapsed)
+{
+	size_t due = (size_t)(elapsed * fl->n);
+	int one = 1;
+
+	for (; fl->next < due; fl->next++) {
+		struct ftarget *y = &fl->t[fl->next % fl->n];
+		struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = y };
+
+		if (y->fd >= 0) {	/* not done after a second */
+			fl->failed++;
+			floor_close(y);
+		}
+		fl->probes++;
+		y->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (y->fd < 0) {
+			fl->failed++;
+			continue;
+		}
+		/* as limpetd's http probe does: its request in one segment */
+		if (fl->http)
+			setsockopt(y->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(y->fd, (void *)&y->addr, sizeof(y->addr)) && errno != EINPROGRESS) {
+			fl->failed++;
+			close(y->fd);
+			y->fd = -1;
+			continue;
+		}
+		y->got = 0;
+		epoll_ctl(fl->ep, EPOLL_CTL_ADD, y->fd, &ev);
+	}
+}
+
+/* A probe's event: connected (tcp: done; http: the request sent) or answer bytes. */
+static void floor_event(struct floor *fl, struct ftarget *x, uint32_t events)
+{
+	char buf[4096];
+	ssize_t r;
+
+	if (events & EPOLLOUT) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = x };
+		int e = 0;
+		socklen_t el = sizeof(e);
+
+		getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+		if (e || !fl->http) {
+			fl->failed += e != 0;
+			floor_close(x);
+			return;
+		}
+		send(x->fd, floor_req, sizeof(floor_req) - 1, MSG_NOSIGNAL);
+		epoll_ctl(fl->ep, EPOLL_CTL_MOD, x->fd, &ev);
+		return;
+	}
+	/* the answer, read to its end (the listener closes after it) */
+	r = recv(x->fd, buf, sizeof(buf), 0);
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r > 0) {
+		x->got += r;
+		if (x->got < sizeof(http_ok) - 1)
+			return;
+	} else {
+		fl->failed++;
+	}
+	floor_close(x);
+}
+
+static int do_floor(const char *type, int farms, int per, double seconds)
+{
+	struct floor fl = { .ep = epoll_create1(EPOLL_CLOEXEC), .http = !strcmp(type, "http"),
+			    .n = (size_t)farms * per };
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	struct itimerspec its = { { 0, 1000000 }, { 0, 1000000 } };
+	struct epoll_event tev = { .events = EPOLLIN, .data.ptr = NULL };
+	double t0, start = -1, now, c0 = 0, u0 = 0, s0 = 0, u1, s1, c1;
+	struct rlimit rl;
+
+	fl.t = calloc(fl.n, sizeof(*fl.t));
+	if (!fl.t || fl.ep < 0 || tfd < 0)
+		return 1;
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* farms interleaved, as limpetd's hash spreads them; servers as do_config names them */
+	for (int f = 0; f < farms; f++) {
+		for (int i = 0; i < per; i++) {
+			struct ftarget *x = &fl.t[(size_t)i * farms + f];
+
+			x->fd = -1;
+			x->addr.sin_family = AF_INET;
+			x->addr.sin_port = htons(BH_PORT0 + f + 1);
+			/* 198.19.(i / 250).(1 + i % 250) */
+			x->addr.sin_addr.s_addr =
+				htonl(0xc6130000u | (uint32_t)(i / 250) << 8 | (1 + i % 250));
+		}
+	}
+	timerfd_settime(tfd, 0, &its, NULL);
+	epoll_ctl(fl.ep, EPOLL_CTL_ADD, tfd, &tev);
+	t0 = now_s();
+	for (now = t0; start < 0 || now - start < seconds; now = now_s()) {
+		struct epoll_event evs[256];
+		int k = epoll_wait(fl.ep, evs, 256, -1);
+		uint64_t ticks;
+
+		if (start < 0 && now - t0 >= 1) {	/* a second of warm-up */
+			start = now;
+			c0 = cpu_s(&u0, &s0);
+			fl.probes = fl.failed = 0;
+		}
+		for (int i = 0; i < k; i++) {
+			if (evs[i].data.ptr)
+				floor_event(&fl, evs[i].data.ptr, evs[i].events);
+			else if (read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+				floor_start_due(&fl, now_s() - t0);
+		}
+	}
+	c1 = cpu_s(&u1, &s1);
+	printf("%.2f %.2f %.2f probes=%zu failed=%zu\n", 100 * (c1 - c0) / (now - start),
+	       100 * (u1 - u0) / (now - start), 100 * (s1 - s0) / (now - start), fl.probes,
+	       fl.failed);
 	return 0;
 }
 
@@ -308,10 +508,13 @@ int main(int argc, char **argv)
 		return do_config(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (argc == 6 && !strcmp(argv[1], "listen"))
 		return do_listen(atoi(argv[2]), atoi(argv[3]), argv[4], argv[5]);
+	if (argc == 6 && !strcmp(argv[1], "floor"))
+		return do_floor(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
 	if (argc >= 5 && !strcmp(argv[1], "spread"))
 		return do_spread(atof(argv[2]), atof(argv[3]), argc - 4, argv + 4);
 	fprintf(stderr, "usage: bench_health config FARMS PER none|tcp|http\n"
 			"       bench_health listen PORT_LO PORT_HI tcp|http OUT\n"
+			"       bench_health floor tcp|http FARMS PER SECONDS\n"
 			"       bench_health spread INTERVAL WINDOW FILE...\n");
 	return 2;
 }

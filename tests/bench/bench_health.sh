@@ -14,6 +14,9 @@
 # The on-CPU time from /proc/PID/task/*/schedstat (ns) is shown beside it. On a veth rig the
 # kernel's work for the probe packets (the backends' receive path included, when it runs in
 # limpetd's syscalls) is part of limpetd's stime: this is an upper bound of the prober's cost.
+# So a second baseline, the floor: `bench_health floor`, a bare epoll prober making the same
+# connects (and http requests) a second to the same servers, measured the same way
+# (health.cpu_10k_TYPE_vs_floor: limpetd's whole CPU against it).
 # Spread: from the listeners' accept times, probe starts per 100 ms slot (evenness over the
 # interval, no thundering herd) and each server's period against the 1 s interval.
 set -euo pipefail
@@ -36,7 +39,12 @@ stop_listeners() {
 	for p in "${listeners[@]}"; do wait "$p" 2>/dev/null || true; done
 	listeners=()
 }
-trap 'stop_listeners; limpetd_stop >/dev/null 2>&1; rm -rf "$work" "/sys/fs/bpf/limpet/$svc" /run/limpet/$svc.*' EXIT
+cleanup() {
+	stop_listeners
+	limpetd_stop >/dev/null 2>&1
+	rm -rf "$work" "/sys/fs/bpf/limpet/$svc" /run/limpet/$svc.*
+}
+trap cleanup EXIT
 
 die() { echo "bench_health: $*" >&2; exit 1; }
 [ "$per" -le 1000 ] || die "BENCH_HEALTH_PER must be <= 1000 (addresses 198.19.0-3.x)"
@@ -67,8 +75,8 @@ start_listeners() {	# start_listeners tcp|http
 	done
 	for node in b1 b2; do
 		for ((i = 0; i < 50; i++)); do
-			[ -n "$("$root/scripts/rig.sh" exec "$node" ss -Hltn "sport = :$((10000 + farms))")" ] &&
-				break
+			[ -n "$("$root/scripts/rig.sh" exec "$node" ss -Hltn \
+				"sport = :$((10000 + farms))")" ] && break
 			sleep 0.1
 		done
 	done
@@ -76,21 +84,22 @@ start_listeners() {	# start_listeners tcp|http
 
 # --- CPU of limpetd -------------------------------------------------------------------------
 hz=$(getconf CLK_TCK)
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }	# utime stime
 oncpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ n += $1 } END { printf "%.0f", n }'; }
 
-# measure: limpetd's CPU over the window, "ticks-percent schedstat-percent"
+# measure: limpetd's CPU over the window in % of one core: "utime+stime schedstat utime stime"
 measure() {
-	local t0 t1 n0 n1 w0 w1
-	t0=$(ticks "$LIMPETD_PID")
+	local u0 s0 u1 s1 n0 n1 w0 w1
+	read -r u0 s0 <<<"$(ticks "$LIMPETD_PID")"
 	n0=$(oncpu_ns "$LIMPETD_PID")
 	w0=$(date +%s.%N)
 	sleep "$window"
-	t1=$(ticks "$LIMPETD_PID")
+	read -r u1 s1 <<<"$(ticks "$LIMPETD_PID")"
 	n1=$(oncpu_ns "$LIMPETD_PID")
 	w1=$(date +%s.%N)
-	awk -v t="$((t1 - t0))" -v n="$((n1 - n0))" -v hz="$hz" -v a="$w0" -v b="$w1" \
-		'BEGIN { printf "%.2f %.2f\n", 100 * t / hz / (b - a), 100 * n / 1e9 / (b - a) }'
+	awk -v u="$((u1 - u0))" -v s="$((s1 - s0))" -v n="$((n1 - n0))" -v hz="$hz" -v a="$w0" \
+		-v b="$w1" 'BEGIN { w = b - a; printf "%.2f %.2f %.2f %.2f\n", 100 * (u + s) / hz / w,
+			100 * n / 1e9 / w, 100 * u / hz / w, 100 * s / hz / w }'
 }
 
 api_get() { curl -s --max-time 10 --unix-socket "$sock" "http://limpet/ipLoadbalancing/$svc/$1"; }
@@ -100,7 +109,12 @@ api_get() { curl -s --max-time 10 --unix-socket "$sock" "http://limpet/ipLoadbal
 run_case() {
 	local type=$1 i s r p
 	"$bh" config "$farms" "$per" "$type" >"$work/$type.json"
-	[ "$type" = none ] || start_listeners "$type"
+	if [ "$type" != none ]; then
+		start_listeners "$type"
+		# the baseline prober first, while nothing else probes
+		in_lb "$bh" floor "$type" "$farms" "$per" "$window" >"$work/floor.$type" ||
+			die "the baseline prober failed ($type)"
+	fi
 	limpetd_start "$work/$type.json" --api "unix:$sock" ||
 		{ cat "$LIMPETD_LOG" >&2; die "limpetd did not start ($type)"; }
 	if [ "$type" != none ]; then
@@ -119,7 +133,7 @@ run_case() {
 		sleep 3
 	fi
 	measure >"$work/cpu.$type"
-	read -r cpu cpu_ns <"$work/cpu.$type"
+	read -r cpu cpu_ns cpu_user cpu_sys <"$work/cpu.$type"
 	if [ "$type" != none ]; then
 		stop_listeners
 		"$bh" spread 1 "$window" "$work/acc.b1" "$work/acc.b2" >"$work/spread.$type"
@@ -147,8 +161,14 @@ for type in tcp http; do
 	floor=$(awk -v hz="$hz" -v w="$window" 'BEGIN { printf "%.4f", 100 / hz / w }')
 	ratio=$(awk -v v="$value" -v b="$idle" -v f="$floor" \
 		'BEGIN { printf "%.1f", v / (b > f ? b : f) }')
-	printf '  %-22s %7s %% of a core (schedstat %s %%), prober %s %% (schedstat %s %%)\n' \
-		"limpetd, $type probes" "$cpu" "$cpu_ns" "$value" "$value_ns"
+	read -r fl fl_user fl_sys fl_probes fl_failed <"$work/floor.$type"
+	printf '  %-22s %7s %% of a core (user %s, system %s; schedstat %s %%),' \
+		"limpetd, $type probes" "$cpu" "$cpu_user" "$cpu_sys" "$cpu_ns"
+	printf ' prober %s %% (schedstat %s %%)\n' "$value" "$value_ns"
+	printf '  %-22s %7s %% of a core (user %s, system %s), %s, %s\n' \
+		"baseline $type prober" "$fl" "$fl_user" "$fl_sys" "${fl_probes/=/ }" "${fl_failed/=/ }"
 	echo "  $type: $(head -1 "$work/spread.$type") ($want expected)"
 	echo "BENCH health.cpu_10k_$type value=$value unit=pct_core baseline=$idle ratio=$ratio"
+	echo "BENCH health.cpu_10k_${type}_vs_floor value=$cpu unit=pct_core baseline=$fl" \
+		"ratio=$(awk -v a="$cpu" -v b="$fl" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
 done
