@@ -139,16 +139,16 @@ $(BUILD)/limpet-backend: user/backend/limpet-backend
 	$(Q)install -m 0755 $< $@
 
 # rig fixture: the backends' HTTP/UDP name server (not part of the product)
-$(BUILD)/namesrv: tools/namesrv.c
+$(BUILD)/namesrv: tools/namesrv.c tools/fixture.c tools/fixture.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $< tools/fixture.c -o $@
 
 # rig fixture: fake smtp/mysql/pgsql/http servers for the health-probe tests
-$(BUILD)/fakesrv: tools/fakesrv.c
+$(BUILD)/fakesrv: tools/fakesrv.c tools/fixture.c tools/fixture.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $< tools/fixture.c -o $@
 
 $(BUILD)/rigclient: tools/rigclient.c
 	$(call msg,CC,$@)

@@ -30,9 +30,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -44,10 +42,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "fixture.h"
 
 #define IN_MAX		8192	/* a request head, an SMTP line */
 #define OUT_MAX		4096
@@ -71,37 +69,12 @@ static struct {
 	unsigned status;
 	const char *name;
 	char body[BODY_MAX];
-	bool silent, verbose;
+	bool silent;
 } cfg = { .proto = P_TCP, .status = 200, .name = "fakesrv" };
 
-static void pr_log(const char *fmt, ...)
-{
-	va_list ap;
+/* ---- options: one table drives getopt_long and --help (fixture.h) ---- */
 
-	va_start(ap, fmt);
-	fputs("fakesrv: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-#define pr_debug(...)                      \
-	do {                               \
-		if (cfg.verbose)           \
-			pr_log(__VA_ARGS__); \
-	} while (0)
-
-/* ---- options: one table drives getopt_long and --help ---- */
-
-struct opt {
-	const char *name;
-	int has_arg;
-	int val;
-	const char *arg;
-	const char *help;
-};
-
-static const struct opt opts[] = {
+static const struct fx_opt opts[] = {
 	{ "port", 1, 'p', "PORT", "TCP port to listen on, IPv4 and IPv6 (required)" },
 	{ "proto", 1, 'P', "PROTO", "smtp|mysql|pgsql|http|tcp (default tcp)" },
 	{ "greeting", 1, 'g', "KIND",
@@ -118,15 +91,9 @@ static const struct opt opts[] = {
 
 static void usage(FILE *f)
 {
-	char left[64];
-
 	fprintf(f, "usage: fakesrv --port P --proto smtp|mysql|pgsql|http|tcp [options]\n"
 		   "Fake protocol servers for limpet's health-probe tests (a rig fixture).\n\n");
-	for (size_t i = 0; i < NOPTS; i++) {
-		snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-			 opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-18s %s\n", left, opts[i].help);
-	}
+	fx_usage_opts(f, opts, NOPTS, 18);
 }
 
 static int pick(const char *const *names, const char *s)
@@ -135,29 +102,6 @@ static int pick(const char *const *names, const char *s)
 		if (!strcmp(names[i], s))
 			return i;
 	return -1;
-}
-
-static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- connections ---- */
@@ -465,42 +409,19 @@ static bool conn_run(struct conn *c, int64_t now)
 
 /* ---- server ---- */
 
+/* A listener of one family; -1 if the family is missing (no IPv6), exits on error. */
 static int listen_on(int family, unsigned port)
 {
-	struct sockaddr_storage ss = { .ss_family = family };
-	int fd, one = 1;
-	socklen_t len;
+	int fd = fx_listen(family, SOCK_STREAM, port);
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 && family == AF_INET6 && errno == EAFNOSUPPORT)
 		return -1;
-	if (fd < 0)
-		goto fail;
-	if (family == AF_INET) {
-		((struct sockaddr_in *)&ss)->sin_port = htons(port);
-		len = sizeof(struct sockaddr_in);
-	} else {
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-		len = sizeof(struct sockaddr_in6);
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
-			goto fail;
+	if (fd < 0) {
+		pr_warn("listen on %s port %u: %s", family == AF_INET ? "IPv4" : "IPv6", port,
+			strerror(errno));
+		exit(1);
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN))
-		goto fail;
 	return fd;
-fail:
-	pr_log("listen on %s port %u: %s", family == AF_INET ? "IPv4" : "IPv6", port,
-	       strerror(errno));
-	exit(1);
-}
-
-static void peer_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, len);
-	else
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf, len);
 }
 
 struct srv {
@@ -515,23 +436,17 @@ static void srv_accept(struct srv *s, int lfd, int64_t now)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct conn *c;
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn **conns, *c;
+		int fd = fx_accept(lfd, &ss);
 
 		if (fd < 0)
 			return;
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? 2 * s->cap : 64;
-			struct conn **p = realloc(s->conns, cap * sizeof(*p));
-
-			if (!p) {
-				close(fd);
-				return;
-			}
-			s->conns = p;
-			s->cap = cap;
+		conns = fx_reserve(s->conns, s->n, &s->cap, sizeof(*conns));
+		if (!conns) {
+			close(fd);
+			return;
 		}
+		s->conns = conns;
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -539,7 +454,7 @@ static void srv_accept(struct srv *s, int lfd, int64_t now)
 		}
 		c->fd = fd;
 		c->last_ms = now;
-		peer_str(&ss, c->peer, sizeof(c->peer));
+		fx_addr_str(&ss, c->peer, sizeof(c->peer));
 		pr_debug("%s: connected", c->peer);
 		conn_greet(c, s->conn_id++);
 		s->conns[s->n++] = c;
@@ -563,7 +478,7 @@ static int serve(unsigned port)
 			struct pollfd *p = realloc(pfds, (2 * s.n + 64) * sizeof(*p));
 
 			if (!p) {
-				pr_log("out of memory");
+				pr_warn("out of memory");
 				return 1;
 			}
 			pfds = p;
@@ -580,10 +495,10 @@ static int serve(unsigned port)
 		}
 		n = poll(pfds, 2 + s.n, s.n ? 1000 : -1);
 		if (n < 0 && errno != EINTR) {
-			pr_log("poll: %s", strerror(errno));
+			pr_warn("poll: %s", strerror(errno));
 			return 1;
 		}
-		now = now_ms();
+		now = fx_now_ms();
 		for (int f = 0; f < 2 && n > 0; f++)
 			if (pfds[f].revents)
 				srv_accept(&s, s.lfd[f], now);
@@ -606,47 +521,36 @@ static int serve(unsigned port)
 
 int main(int argc, char **argv)
 {
-	struct option lopts[NOPTS + 1];
-	char shorts[3 * NOPTS + 1], *sp = shorts;
 	unsigned long port = 0, v;
 	const char *body = NULL;
-	struct rlimit rl;
 	int c, i;
 
-	for (size_t k = 0; k < NOPTS; k++) {
-		lopts[k] = (struct option){ opts[k].name, opts[k].has_arg, NULL, opts[k].val };
-		*sp++ = opts[k].val;
-		if (opts[k].has_arg)
-			*sp++ = ':';
-	}
-	*sp = '\0';
-	memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
-
-	while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
+	fx_prog = "fakesrv";
+	while ((c = fx_getopt(argc, argv, opts, NOPTS, usage)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!parse_uint(optarg, 1, 65535, &port)) {
-				pr_log("--port: bad port '%s' (1..65535)", optarg);
+			if (!fx_parse_ulong(optarg, 1, 65535, &port)) {
+				pr_warn("--port: bad port '%s' (1..65535)", optarg);
 				return 2;
 			}
 			break;
 		case 'P':
 			if ((i = pick(proto_names, optarg)) < 0) {
-				pr_log("--proto: '%s' is not smtp|mysql|pgsql|http|tcp", optarg);
+				pr_warn("--proto: '%s' is not smtp|mysql|pgsql|http|tcp", optarg);
 				return 2;
 			}
 			cfg.proto = i;
 			break;
 		case 'g':
 			if ((i = pick(greeting_names, optarg)) < 0) {
-				pr_log("--greeting: '%s' is not good|bad|old|ssl", optarg);
+				pr_warn("--greeting: '%s' is not good|bad|old|ssl", optarg);
 				return 2;
 			}
 			cfg.greeting = i;
 			break;
 		case 's':
-			if (!parse_uint(optarg, 100, 599, &v)) {
-				pr_log("--status: bad code '%s' (100..599)", optarg);
+			if (!fx_parse_ulong(optarg, 100, 599, &v)) {
+				pr_warn("--status: bad code '%s' (100..599)", optarg);
 				return 2;
 			}
 			cfg.status = v;
@@ -660,23 +564,14 @@ int main(int argc, char **argv)
 		case 'S':
 			cfg.silent = true;
 			break;
-		case 'v':
-			cfg.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
 	if (optind != argc) {
-		pr_log("unexpected argument '%s'", argv[optind]);
+		pr_warn("unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	if (!port) {
-		pr_log("--port is required");
+		pr_warn("--port is required");
 		usage(stderr);
 		return 2;
 	}
@@ -684,23 +579,20 @@ int main(int argc, char **argv)
 	    (cfg.greeting == G_SSL && cfg.proto != P_PGSQL) ||
 	    (cfg.greeting == G_BAD && cfg.proto != P_SMTP && cfg.proto != P_MYSQL &&
 	     cfg.proto != P_PGSQL)) {
-		pr_log("--greeting %s does not apply to %s", greeting_names[cfg.greeting],
-		       proto_names[cfg.proto]);
+		pr_warn("--greeting %s does not apply to %s", greeting_names[cfg.greeting],
+			proto_names[cfg.proto]);
 		return 2;
 	}
 	if (strlen(cfg.name) > 255 || strpbrk(cfg.name, "\r\n")) {
-		pr_log("--name: at most 255 characters, no line breaks");
+		pr_warn("--name: at most 255 characters, no line breaks");
 		return 2;
 	}
 	if (body && strlen(body) >= BODY_MAX) {
-		pr_log("--body: at most %d bytes", BODY_MAX - 1);
+		pr_warn("--body: at most %d bytes", BODY_MAX - 1);
 		return 2;
 	}
 	snprintf(cfg.body, sizeof(cfg.body), body ? "%s" : "%s\n", body ? body : cfg.name);
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	fx_raise_nofile(UINT64_MAX);	/* all the hard limit allows */
 	signal(SIGPIPE, SIG_IGN);
 	return serve(port);
 }

@@ -27,12 +27,10 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,11 +38,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "fixture.h"
 
 #define NAME_LEN_MAX	255
 #define REQ_MAX		16384		/* request line + headers */
@@ -56,43 +54,9 @@
 #define ACCEPT_BATCH	256
 #define UDP_BATCH	64
 
-static bool verbose;
+/* ---- options: one table drives getopt_long and --help (fixture.h) ---- */
 
-static void pr_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!verbose)
-		return;
-	va_start(ap, fmt);
-	fputs("namesrv: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void pr_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("namesrv: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-/* ---- options: one table drives getopt_long and --help ---- */
-
-struct opt {
-	const char *name;
-	int has_arg;
-	int val;
-	const char *arg;
-	const char *help;
-};
-
-static const struct opt opts[] = {
+static const struct fx_opt opts[] = {
 	{ "name", 1, 'n', "NAME", "server: the name to answer with (required, 1-255 characters)" },
 	{ "port", 1, 'p', "PORT", "server: HTTP port on TCP, 0 = no TCP (default 80)" },
 	{ "udp-port", 1, 'u', "PORT", "server: UDP port, 0 = no UDP (default 80)" },
@@ -110,57 +74,10 @@ static const struct opt opts[] = {
 
 static void usage(FILE *f)
 {
-	char left[64];
-
 	fprintf(f, "usage: namesrv --name NAME [--port 80] [--udp-port 80] [--verbose]\n"
 		   "       namesrv --udp-probe ADDR PORT [--ipip-via HOST] [--timeout MS]\n"
 		   "Test fixture for the limpet rig: HTTP and UDP server answering its name.\n\n");
-	for (size_t i = 0; i < NOPTS; i++) {
-		snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-			 opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-24s %s\n", left, opts[i].help);
-	}
-}
-
-static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!*s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(s4->sin_port));
-	} else {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(s6->sin6_port));
-	}
-	return buf;
+	fx_usage_opts(f, opts, NOPTS, 24);
 }
 
 /* ---- server ---- */
@@ -318,7 +235,7 @@ static bool conn_request(const struct srv *s, struct conn *c)
 		if (q)
 			*q = '\0';
 		if (!strncmp(path, "/bytes/", 7))
-			bytes_req = parse_ulong(path + 7, BYTES_MAX, &nbytes) ? 1 : -1;
+			bytes_req = fx_parse_ulong(path + 7, 0, BYTES_MAX, &nbytes) ? 1 : -1;
 	}
 
 	if (bad || chunked)
@@ -459,11 +376,10 @@ static void srv_accept(struct srv *s, int lfd, int64_t now)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct conn *c;
+		struct conn **conns, *c;
 		int fd, one = 1;
 
-		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = fx_accept(lfd, &ss);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -475,18 +391,13 @@ static void srv_accept(struct srv *s, int lfd, int64_t now)
 			}
 			return;
 		}
-		if (s->nconns == s->cap) {
-			size_t cap = s->cap ? 2 * s->cap : 64;
-			struct conn **p = realloc(s->conns, cap * sizeof(*p));
-
-			if (!p) {
-				close(fd);
-				s->accept_paused_until = now + 100;
-				return;
-			}
-			s->conns = p;
-			s->cap = cap;
+		conns = fx_reserve(s->conns, s->nconns, &s->cap, sizeof(*conns));
+		if (!conns) {
+			close(fd);
+			s->accept_paused_until = now + 100;
+			return;
 		}
+		s->conns = conns;
 		c = malloc(sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -496,7 +407,7 @@ static void srv_accept(struct srv *s, int lfd, int64_t now)
 		memset(c, 0, offsetof(struct conn, out));
 		c->fd = fd;
 		c->last_ms = now;
-		addr_str(&ss, c->peer, sizeof(c->peer));
+		fx_addr_port_str(&ss, c->peer, sizeof(c->peer));
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		s->conns[s->nconns++] = c;
 		pr_debug("%s: connected", c->peer);
@@ -571,65 +482,29 @@ static void srv_udp(const struct srv *s, int fd)
 			}
 		}
 		if (sendmsg(fd, &r, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			pr_debug("udp %s -> %s: reply: %s", addr_str(&peer, who, sizeof(who)), to,
-				 strerror(errno));
+			pr_debug("udp %s -> %s: reply: %s",
+				 fx_addr_port_str(&peer, who, sizeof(who)), to, strerror(errno));
 		else
 			pr_debug("udp %s -> %s: %zd bytes, answered",
-				 addr_str(&peer, who, sizeof(who)), to, n);
+				 fx_addr_port_str(&peer, who, sizeof(who)), to, n);
 	}
 }
 
 /* A wildcard socket of one family; -1 if the family is missing (no IPv6), exits on error. */
 static int srv_socket(int family, int type, unsigned port)
 {
-	struct sockaddr_storage ss = { .ss_family = family };
-	int fd, one = 1, err;
+	int fd = fx_listen(family, type, port);
 
-	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 && family == AF_INET6 && errno == EAFNOSUPPORT) {
 		pr_debug("no IPv6 here: serving IPv4 only");
 		return -1;
 	}
-	if (fd < 0)
-		goto fail;
-	if (family == AF_INET) {
-		((struct sockaddr_in *)&ss)->sin_port = htons(port);
-		err = type == SOCK_DGRAM ?
-			     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) : 0;
-	} else {
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-		/* one socket per family, whatever net.ipv6.bindv6only says */
-		err = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (!err && type == SOCK_DGRAM)
-			err = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	if (fd < 0) {
+		pr_warn("%s %s port %u: %s", type == SOCK_STREAM ? "tcp" : "udp",
+			family == AF_INET ? "IPv4" : "IPv6", port, strerror(errno));
+		exit(1);
 	}
-	if (!err && type == SOCK_STREAM)
-		err = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (err)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&ss,
-		 family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)))
-		goto fail;
-	if (type == SOCK_STREAM && listen(fd, SOMAXCONN))
-		goto fail;
 	return fd;
-fail:
-	pr_warn("%s %s port %u: %s", type == SOCK_STREAM ? "tcp" : "udp",
-		family == AF_INET ? "IPv4" : "IPv6", port, strerror(errno));
-	exit(1);
-}
-
-/* Enough fds for the connections tests open (>= 500): soft limit up to the hard one. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	if (rl.rlim_cur < 65536 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
@@ -638,7 +513,7 @@ static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
 	size_t pfd_cap = 0;
 
 	memset(filler, 'x', sizeof(filler));
-	raise_nofile();
+	fx_raise_nofile(65536);	/* enough fds for the connections tests open (>= 500) */
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
 
@@ -648,7 +523,7 @@ static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
 	pr_debug("%s: serving http on tcp %u, udp %u", s->name, tcp_port, udp_port);
 
 	for (;;) {
-		int64_t now = now_ms();
+		int64_t now = fx_now_ms();
 		size_t np = 0, nconns = s->nconns, keep;
 		bool paused = now < s->accept_paused_until;
 		int timeout = -1, n;
@@ -683,7 +558,7 @@ static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
 			pr_warn("poll: %s", strerror(errno));
 			return 1;
 		}
-		now = now_ms();
+		now = fx_now_ms();
 		for (int f = 0; f < 2; f++) {
 			if (pfds[2 * f].revents)
 				srv_accept(s, s->tcp[f], now);
@@ -831,7 +706,7 @@ static int do_probe(const char *addr, const char *port_s, const char *via, int t
 	int64_t deadline, next_send = 0;
 	char buf[2048];
 
-	if (!parse_ulong(port_s, 65535, &port) || !port) {
+	if (!fx_parse_ulong(port_s, 1, 65535, &port)) {
 		pr_warn("--udp-probe: bad port '%s'", port_s);
 		return 2;
 	}
@@ -863,9 +738,9 @@ static int do_probe(const char *addr, const char *port_s, const char *via, int t
 		}
 		plen = build_inner(pkt, &src, &dst, msg);
 	}
-	deadline = now_ms() + timeout_ms;
+	deadline = fx_now_ms() + timeout_ms;
 	for (;;) {
-		int64_t now = now_ms(), wait;
+		int64_t now = fx_now_ms(), wait;
 		struct pollfd p = { fd, POLLIN, 0 };
 		ssize_t n;
 
@@ -903,37 +778,27 @@ static int do_probe(const char *addr, const char *port_s, const char *via, int t
 
 int main(int argc, char **argv)
 {
-	struct option lopts[NOPTS + 1];
-	char shorts[3 * NOPTS + 1], *sp = shorts;
 	struct srv s = { .tcp = { -1, -1 }, .udp = { -1, -1 } };
 	unsigned long tcp_port = 80, udp_port = 80, idle = 300, timeout = 2000;
 	const char *probe = NULL, *via = NULL;
 	int c;
 
-	for (size_t i = 0; i < NOPTS; i++) {
-		lopts[i] = (struct option){ opts[i].name, opts[i].has_arg, NULL, opts[i].val };
-		*sp++ = opts[i].val;
-		if (opts[i].has_arg)
-			*sp++ = ':';
-	}
-	*sp = '\0';
-	memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
-
-	while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
+	fx_prog = "namesrv";
+	while ((c = fx_getopt(argc, argv, opts, NOPTS, usage)) != -1) {
 		switch (c) {
 		case 'n':
 			s.name = optarg;
 			break;
 		case 'p':
 		case 'u':
-			if (!parse_ulong(optarg, 65535, c == 'p' ? &tcp_port : &udp_port)) {
+			if (!fx_parse_ulong(optarg, 0, 65535, c == 'p' ? &tcp_port : &udp_port)) {
 				pr_warn("--%s: bad port '%s' (0..65535)",
 					c == 'p' ? "port" : "udp-port", optarg);
 				return 2;
 			}
 			break;
 		case 'i':
-			if (!parse_ulong(optarg, 86400, &idle)) {
+			if (!fx_parse_ulong(optarg, 0, 86400, &idle)) {
 				pr_warn("--idle-timeout: bad seconds '%s' (0..86400)", optarg);
 				return 2;
 			}
@@ -945,20 +810,11 @@ int main(int argc, char **argv)
 			via = optarg;
 			break;
 		case 't':
-			if (!parse_ulong(optarg, 600000, &timeout) || !timeout) {
+			if (!fx_parse_ulong(optarg, 1, 600000, &timeout)) {
 				pr_warn("--timeout: bad milliseconds '%s' (1..600000)", optarg);
 				return 2;
 			}
 			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);	/* a vanished client is an error return, never a death */
