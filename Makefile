@@ -52,7 +52,7 @@ DP_OBJS     := $(call obj,$(DP_SRCS))
 DP_SAN      := $(call san,$(DP_SRCS))
 CONFIG_SAN  := $(call san,$(CONFIG_SRCS))
 PKT_SAN     := $(BUILD)/san/pkt.o
-D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd -lhttp_parser
+D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd -lhttp_parser -lsystemd
 
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpetctl $(BUILD)/limpet-backend $(BUILD)/namesrv \
 	    $(BUILD)/rigclient $(BUILD)/fakesrv
@@ -251,6 +251,67 @@ bench: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./scripts/demo.sh
+
+# --- install: `make install [PREFIX=/usr/local] [DESTDIR=]`, `make uninstall` the same way.
+# limpetd's balancer is embedded in the binary (libbpf skeleton); lib/limpet holds the objects
+# loaded from files: decap (limpet-backend's ipip mode) and pass (the veth peers' XDP_PASS).
+# The unit and /etc/default/limpet are generated/copied from packaging/; the man pages are
+# whatever man/*.8 and man/*.5 exist.
+PREFIX     ?= /usr/local
+SBINDIR    := $(PREFIX)/sbin
+BINDIR     := $(PREFIX)/bin
+LIBDIR     := $(PREFIX)/lib/limpet
+DOCDIR     := $(PREFIX)/share/doc/limpet
+MANDIR     := $(PREFIX)/share/man
+SYSTEMD_UNIT_DIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+DEFAULTS   := /etc/default/limpet
+INST_BPF   := decap pass
+EXAMPLES   := $(wildcard examples/*)
+MAN8       := $(wildcard man/*.8)
+MAN5       := $(wildcard man/*.5)
+INSTALL    ?= install
+
+.PHONY: install uninstall
+install: $(BUILD)/limpetd $(BUILD)/limpetctl $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(INST_BPF)) \
+	 packaging/limpetd.service.in packaging/limpet.default
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)/etc/default
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/limpetd user/backend/limpet-backend $(DESTDIR)$(SBINDIR)/
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/limpetctl $(DESTDIR)$(BINDIR)/
+	$(Q)$(INSTALL) -m 0644 $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(INST_BPF)) $(DESTDIR)$(LIBDIR)/
+	$(Q)$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	$(Q)$(if $(MAN8),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man8 && \
+		$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
+	$(Q)$(if $(MAN5),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man5 && \
+		$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/limpetd.service.in \
+		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/limpetd.service
+	$(Q)chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/limpetd.service
+	@# a conffile: an operator's settings are never overwritten
+	$(Q)[ -e $(DESTDIR)$(DEFAULTS) ] || \
+		$(INSTALL) -m 0644 packaging/limpet.default $(DESTDIR)$(DEFAULTS)
+
+# removes what install put; /etc/default/limpet only when it is still the shipped one
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/limpetd $(DESTDIR)$(SBINDIR)/limpet-backend \
+		$(DESTDIR)$(BINDIR)/limpetctl $(patsubst %,$(DESTDIR)$(LIBDIR)/%.bpf.o,$(INST_BPF)) \
+		$(patsubst examples/%,$(DESTDIR)$(DOCDIR)/examples/%,$(EXAMPLES)) \
+		$(patsubst man/%,$(DESTDIR)$(MANDIR)/man8/%,$(MAN8)) \
+		$(patsubst man/%,$(DESTDIR)$(MANDIR)/man5/%,$(MAN5)) \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/limpetd.service
+	$(Q)rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :
+	$(Q)if cmp -s packaging/limpet.default $(DESTDIR)$(DEFAULTS); then \
+		rm -f $(DESTDIR)$(DEFAULTS); \
+	elif [ -e $(DESTDIR)$(DEFAULTS) ]; then \
+		echo "uninstall: keeping $(DESTDIR)$(DEFAULTS) (changed since install)"; fi
+
+# --- the Debian package: build/limpet_<version>_<arch>.deb from `make install DESTDIR=build/deb-root
+# PREFIX=/usr` and packaging/debian/ (scripts/mkdeb.sh says how; packaging/README the rest)
+.PHONY: deb
+deb: deps
+	$(Q)MAKE="$(MAKE)" ./scripts/mkdeb.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -6,7 +6,13 @@ set -euo pipefail
 pkgs=(
 	make gcc clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libhttp-parser-dev libcmocka-dev
+	# sd_notify: readiness for the systemd unit (Type=notify)
+	libsystemd-dev
 	libclang-rt-14-dev iproute2 ethtool curl jq procps python3-prometheus-client strace
+	# the man pages: rendered and checked by tests/unit/check_man.sh
+	man-db groff-base
+	# make deb: dpkg-shlibdeps, dpkg-gencontrol (dpkg-deb itself is in dpkg)
+	dpkg-dev
 	# a real server for the health probes' end-to-end test (pgsql probe)
 	postgresql
 )

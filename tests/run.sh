@@ -35,6 +35,7 @@ suite "config edit and diff (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_edi
 suite "probe protocols (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_probe
 suite "metrics (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_metrics
 suite "health prober (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_health
+suite "man pages (render, cross-check)" tests/unit/check_man.sh
 suite "fuzz (libFuzzer, 30 s)" tests/fuzz/run.sh 30
 suite "apply (unit, balancer loaded in the rig LB)" rig --backends 9 --static-neigh -- \
 	scripts/rig.sh exec lb env CMOCKA_MESSAGE_OUTPUT=TAP build/test_apply
@@ -47,6 +48,7 @@ suite "hitless restart (rig)" tests/e2e/test_restart.sh
 suite "REST API end to end (rig)" tests/e2e/test_api.sh
 suite "limpetctl (e2e)" tests/e2e/test_ctl.sh
 suite "health probes end to end (rig)" tests/e2e/test_health.sh
+suite "install and systemd (e2e)" tests/e2e/test_install.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -36,6 +36,7 @@
 #include "daemon/attach.h"
 #include "daemon/fibwatch.h"
 #include "daemon/neigh.h"
+#include "daemon/notify.h"
 #include "daemon/preflight.h"
 #include "daemon/service.h"
 #include "daemon/state.h"
@@ -845,7 +846,9 @@ static int run(struct daemon *d, int sfd)
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP) {
+					notify_reloading();
 					reload(d);
+					notify_ready("serving service %s", service_name(d->svc));
 					continue;
 				}
 				pr_info("%s: stopping", strsignal(si.ssi_signo));
@@ -939,7 +942,10 @@ int main(int argc, char **argv)
 	write_pid(&d);
 	pr_info("limpetd %s running for service %s (pid %d)", LIMPET_VERSION,
 		service_name(d.svc), getpid());
+	/* attached, config applied, API listening: systemd (Type=notify) may start what needs it */
+	notify_ready("serving service %s", service_name(d.svc));
 	err = run(&d, sfd);
+	notify_stopping();
 	stop(&d, err == 2);
 	close(sfd);
 	pr_info("stopped");
