@@ -48,6 +48,7 @@ suite "hitless restart (rig)" tests/e2e/test_restart.sh
 suite "REST API end to end (rig)" tests/e2e/test_api.sh
 suite "limpetctl (e2e)" tests/e2e/test_ctl.sh
 suite "health probes end to end (rig)" tests/e2e/test_health.sh
+suite "Debian package (e2e)" tests/e2e/test_deb.sh
 suite "install and systemd (e2e)" tests/e2e/test_install.sh
 
 echo "$passed passed, $failed failed"
