@@ -85,6 +85,13 @@ _Static_assert(sizeof(struct lb_acl_key) == 24, "lb_acl_key layout");
  * which is why the flag needs no new LB_ABI_VERSION: either side of an adoption stays safe.
  */
 #define LB_SERVER_F_KEEP_FLOWS	(1u << 1)
+/*
+ * Active but down by its probe, for user space alone: the balancer ignores it (it reads only
+ * the bits above). An adopting limpetd starts such a server down instead of "checking"
+ * (eligible), so a restart does not hand it new clients before its first probe result. A
+ * limpetd older than the flag never sets it, which is why it needs no new LB_ABI_VERSION.
+ */
+#define LB_SERVER_F_PROBE_DOWN	(1u << 2)
 
 struct lb_server {
 	__be32 addr[LB_ADDR_WORDS];

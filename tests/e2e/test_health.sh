@@ -9,6 +9,9 @@
 #   - failover: a backend whose namesrv is stopped is marked down within interval x fall +
 #     timeout; only its sources move, spread over the others by weight; started again it is
 #     up after rise checks and takes new sources only (0 move back);
+#   - restart: a server down when limpetd is killed (kill -9) is down at once after the
+#     restart that adopts the dataplane (not "checking"), takes no new source, and comes up
+#     after rise checks once its backend is back;
 #   - timeout: servers whose SYN-ACKs are blackholed are down with "timeout after 1 s" and
 #     hold up nobody: every other server's lastCheck stays within its interval;
 #   - http match default/status/contains/matches and negate, smtp, mysql (IPv6), pgsql (IPv4
@@ -403,8 +406,9 @@ expect() { awk -v n="$1" -v p="$2" 'BEGIN { printf "%.2f %.2f", n * p, sqrt(n * 
 # first check's, from "checking"): "tcp farm 1 server 2 (198.18.1.12:80): down after 2 failed
 # checks: connection refused"
 transitions() {
-	grep -E "tcp farm $1 server $2 \(.*\): (up|down) after [0-9]+ (good|failed) check" \
-		"$LIMPETD_LOG" | wc -l
+	cat "$work/limpetd.before-restart.log" "$LIMPETD_LOG" 2>/dev/null |
+		grep -E "tcp farm $1 server $2 \(.*\): (up|down) after [0-9]+ (good|failed) check" |
+		wc -l
 }
 
 # --- the tests --------------------------------------------------------------------------------
@@ -510,6 +514,40 @@ t_visible() {
 	out=$("$ctl" --api "unix:$sock" server list tcp 1 2>&1)
 	awk '$1 == 2' <<<"$out" | grep -qw down ||
 		why+="limpetctl server list tcp 1 (table): no 'down' on server 2's line:"$'\n'"$out"$'\n'
+	[ -z "$why" ]
+}
+
+# while b2 is down: kill -9 and a restart adopting the dataplane. b2 starts down, not
+# "checking" (eligible): no first-check line for it, down in the API at once, and new sources
+# do not land on it; known sources stay where they are. (t_failback then brings it up after
+# rise checks.) limpetd_start truncates the log: the first limpetd's is kept for transitions.
+t_restart_down() {
+	local st on2 m
+	cp "$LIMPETD_LOG" "$work/limpetd.before-restart.log"
+	kill -KILL "$LIMPETD_PID"
+	wait "$LIMPETD_PID" 2>/dev/null
+	LIMPETD_PID=
+	limpetd_start "$cfg" --api "unix:$sock" || {
+		why="limpetd did not restart:"$'\n'$(tail -20 "$LIMPETD_LOG"); return 1; }
+	st=$(hc get 1:2 state)
+	echo "# right after the restart: b2 $st ($(hc get 1:2 checks) checks)"
+	[ "$st" = '"down"' ] ||
+		why+="GET server 1/2 right after the restart: state $st, want \"down\""$'\n'
+	grep -q "adopted the dataplane" "$LIMPETD_LOG" || why+="the restart did not adopt"$'\n'
+	grep -qE "health: [0-9]+ servers? (was|were) down before the restart" "$LIMPETD_LOG" ||
+		why+="no 'down before the restart' line in the log"$'\n'
+	run_clients "$work/r0.txt" 198.18.100.1 1151 50
+	on2=$(count "$work/r0.txt" b2)
+	run_clients "$work/r1.txt" 198.18.100.1 1 1000
+	m=$(moved "$work/f1.txt" "$work/r1.txt")
+	echo "# new sources on b2 after the restart: $on2 of 50; known sources moved: $m"
+	[ "$on2" -eq 0 ] || why+="$on2 of 50 new sources landed on the down b2 after the restart"$'\n'
+	[ "$(unanswered "$work/r0.txt")" -eq 0 ] || why+="new sources unanswered after the restart"$'\n'
+	[ "$m" -eq 0 ] || why+="$m known sources moved by the restart (want 0)"$'\n'
+	# it stayed down: never "checking", so its failed checks log no transition
+	! grep -q "tcp farm 1 server 2 (.*): down after its first check" "$LIMPETD_LOG" ||
+		why+="b2 started checking after the restart (first-check line in the log)"$'\n'
+	[ "$(hc get 1:2 state)" = '"down"' ] || why+="b2 not down after the restart: $(hc show 1:2)"$'\n'
 	[ -z "$why" ]
 }
 
@@ -779,6 +817,8 @@ tap "blackholed servers time out ('timeout after $TIMEOUT s') and delay no other
 tap "server stops: marked down within interval x fall + timeout, only its sources move, by weight" \
 	t_failover
 tap "a down server is visible: GET server, /stats, /metrics, limpetctl server list" t_visible
+tap "kill -9 and restart (adopting) while b2 is down: it stays down, takes no new source" \
+	t_restart_down
 tap "server back: up after rise checks, 0 sources move back, it takes new sources" t_failback
 tap "one log line per transition" t_transition_log
 tap "flapping server: transitions bounded by rise/fall, no other source moves" t_flap

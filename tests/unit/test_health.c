@@ -522,6 +522,51 @@ static void test_up_refused_then_rise_and_fall(void **state)
 	expect_state(w, 1, 3, HS_UP);
 }
 
+/* --- seeded down (an adopting limpetd): rise good checks to come up ------------------------- */
+
+static bool s1_checked(struct world *w)
+{
+	return checks(w, 1, 1) >= 1;
+}
+
+static bool s1_up(struct world *w)
+{
+	return health_state(w->h, CFG_TCP, 1, 1) == HS_UP;
+}
+
+static void test_seeded_down_needs_rise_checks(void **state)
+{
+	struct world *w = *state;
+	struct listener *l4;
+	struct config *cfg;
+	char doc[512];
+
+	l4 = listen_on(w, AF_INET, 0, 64);
+	snprintf(doc, sizeof(doc), "{'serviceName': 't', 'tcp': {'farm': [{'farmId': 1,"
+		 " 'probe': {'type': 'tcp', 'interval': 1, 'rise': 2, 'fall': 2}, 'server': ["
+		 SRV4(1) "]}]}}", l4->port);
+	cfg = parse(w, doc);
+	sync_ok(w, cfg);
+	assert_false(health_seed_down(w->h, CFG_TCP, 1, 2));	/* not probed */
+	assert_true(health_seed_down(w->h, CFG_TCP, 1, 1));
+	assert_false(health_seed_down(w->h, CFG_TCP, 1, 1));	/* no longer checking */
+	expect_state(w, 1, 1, HS_DOWN);
+	assert_false(health_up(w->h, CFG_TCP, 1, 1));
+	expect_field(w, 1, 1, "state", "down");
+
+	/* its first good check is one of rise: it stays down, and nothing is called back */
+	if (!pump(w, 1.5, s1_checked))
+		fail_msg("expected a first check within the interval");
+	expect_state(w, 1, 1, HS_DOWN);
+	assert_int_equal(w->nch, 0);
+	if (!pump(w, 1.5, s1_up))
+		fail_msg("expected up after 2 good checks, got %s",
+			 state_name(health_state(w->h, CFG_TCP, 1, 1)));
+	assert_int_equal(checks(w, 1, 1), 2);
+	assert_int_equal(w->nch, 1);
+	expect_change(w, 0, 1, 1, true);
+}
+
 /* --- a silent server: timeout, and the others keep their schedule ----------------------------- */
 
 static void test_timeout_does_not_delay_the_others(void **state)
@@ -733,6 +778,7 @@ int main(void)
 #define TEST(f) cmocka_unit_test_setup_teardown(f, world_init, world_free)
 	const struct CMUnitTest tests[] = {
 		TEST(test_up_refused_then_rise_and_fall),
+		TEST(test_seeded_down_needs_rise_checks),
 		TEST(test_timeout_does_not_delay_the_others),
 		TEST(test_sync_keeps_the_state_of_servers_that_stay),
 		TEST(test_first_probes_spread_over_the_interval),

@@ -178,6 +178,7 @@ static int farm_push(const struct applier *ap, const struct slots *sl, struct da
 		};
 		memcpy(sv[i].addr, s->addr.addr, sizeof(sv[i].addr));
 		sv[i].keep_flows = !sv[i].eligible && keeps_flows(ap, l, f, s);
+		sv[i].probe_down = s->active && !server_up(ap, l, f->id, s);
 		c->eligible += sv[i].eligible;
 	}
 	err = dataplane_farm_set(dp, &df);
@@ -448,6 +449,14 @@ int applier_farm_slot(const struct applier *ap, enum cfg_layer l, uint32_t id)
 int applier_frontend_slot(const struct applier *ap, enum cfg_layer l, uint32_t id)
 {
 	return slot_find(ap->slots.frontend, LB_FRONTENDS_MAX, l, id);
+}
+
+bool applier_adopted_down(const struct applier *ap, const struct dataplane *dp,
+			  enum cfg_layer l, uint32_t farm, uint32_t server)
+{
+	int slot = applier_farm_slot(ap, l, farm);
+
+	return slot >= 0 && dataplane_server_probe_down(dp, slot, server);
 }
 
 void config_for_each_server(const struct config *cfg,

@@ -68,6 +68,11 @@ static inline bool server_eligible(const struct applier *ap, enum cfg_layer l,
 int applier_farm_slot(const struct applier *ap, enum cfg_layer l, uint32_t id);
 int applier_frontend_slot(const struct applier *ap, enum cfg_layer l, uint32_t id);
 
+/* Whether the adopted dataplane had server down by its probe (LB_SERVER_F_PROBE_DOWN) in the
+ * farm (layer, id); call after applier_adopt, before the first apply. */
+bool applier_adopted_down(const struct applier *ap, const struct dataplane *dp,
+			  enum cfg_layer l, uint32_t farm, uint32_t server);
+
 /* Call fn for every server address of the XDP layers of cfg. */
 void config_for_each_server(const struct config *cfg,
 			    void (*fn)(const struct cfg_server *s, void *arg), void *arg);

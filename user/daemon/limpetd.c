@@ -571,6 +571,33 @@ static int open_dataplane(struct daemon *d)
 	return 0;
 }
 
+/* Servers the adopted dataplane had down by their probe start down, not "checking": until
+ * rise good checks, the restart hands them no new clients (nor moves old ones back). */
+static void seed_adopted_down(struct daemon *d)
+{
+	size_t n = 0;
+
+	for (int l = 0; l < CFG_LAYERS; l++) {
+		const struct cfg_layer_cfg *lc = &d->cfg->layer[l];
+
+		for (size_t j = 0; j < lc->nfarms; j++) {
+			const struct cfg_farm *f = &lc->farms[j];
+
+			for (size_t k = 0; k < f->nservers && f->probe.present; k++) {
+				const struct cfg_server *s = &f->servers[k];
+
+				if (s->probe && s->active &&
+				    applier_adopted_down(d->ap, d->dp, l, f->id, s->id))
+					n += health_seed_down(d->health, l, f->id, s->id);
+			}
+		}
+	}
+	if (n)
+		pr_info("health: %zu server%s down before the restart: %s down until %s rise "
+			"checks", n, n == 1 ? " was" : "s were", n == 1 ? "it stays" : "they stay",
+			n == 1 ? "it passes" : "they pass");
+}
+
 static int start(struct daemon *d)
 {
 	int err;
@@ -585,13 +612,15 @@ static int start(struct daemon *d)
 	if (err)
 		return err;
 	/* the prober before the first apply, which asks it: every probed server is "checking"
-	 * (eligible) until its first result */
+	 * (eligible) until its first result, but for those an adopted dataplane had down */
 	err = health_new(&d->health, &(struct health_cb){ .changed = on_probe, .arg = d });
 	err = err ?: health_sync(d->health, d->cfg);
 	if (err) {
 		pr_err("starting the prober: %s", strerror(-err));
 		return err;
 	}
+	if (d->adopted)
+		seed_adopted_down(d);
 	applier_set_probe(d->ap, probe_up, d->health);
 	err = apply_initial(d);
 	if (err)

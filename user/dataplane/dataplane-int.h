@@ -21,6 +21,7 @@ struct farm_book {
 	uint32_t id[LB_FARM_SERVERS_MAX];
 	uint32_t key[LB_FARM_SERVERS_MAX];	/* 0: slot free */
 	uint32_t stat[LB_FARM_SERVERS_MAX];
+	uint8_t flags[LB_FARM_SERVERS_MAX];	/* LB_SERVER_F_* in the map */
 };
 
 /* A farm swap held back until dataplane_batch_commit(). */

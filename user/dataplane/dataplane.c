@@ -228,6 +228,8 @@ static int farm_compile(const struct dp_farm *f, const struct farm_book *book,
 		ls->family = s->family;
 		ls->flags = s->eligible ? LB_SERVER_F_ELIGIBLE
 					: s->keep_flows ? LB_SERVER_F_KEEP_FLOWS : 0;
+		if (s->probe_down)
+			ls->flags |= LB_SERVER_F_PROBE_DOWN;
 	}
 	err = maglev_build(ms, f->nservers, f->seed, f->ring_size, table);
 	if (err)
@@ -325,8 +327,8 @@ static uint64_t farm_input(const struct dp_farm *f)
 	for (size_t i = 0; i < f->nservers; i++) {
 		const struct dp_server *s = &f->servers[i];
 
-		h = lb_mix64(h ^ ((uint64_t)s->id << 32 | s->weight << 2 | s->keep_flows << 1 |
-				  s->eligible));
+		h = lb_mix64(h ^ ((uint64_t)s->id << 32 | s->weight << 3 | s->probe_down << 2 |
+				  s->keep_flows << 1 | s->eligible));
 		h = lb_mix64(h ^ ((uint64_t)s->addr[0] << 32 | s->addr[1]) ^ s->family);
 		h = lb_mix64(h ^ ((uint64_t)s->addr[2] << 32 | s->addr[3]));
 	}
@@ -363,6 +365,8 @@ int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 	next->digest = farm_digest(val);
 	next->input = farm_input(&f);
 	next->timeout = val->hdr.timeout;
+	for (uint32_t s = 0; s < next->nslots; s++)
+		next->flags[s] = val->servers[s].flags;
 	/* an unchanged farm is not swapped: each swap waits for an RCU grace period */
 	if (!err && !(prev && prev->digest == next->digest))
 		err = farm_swap(dp, f.slot, val);
@@ -411,6 +415,14 @@ uint32_t dataplane_server_key(const struct dataplane *dp, uint32_t farm, uint32_
 	int s = b ? book_find(b, id) : -1;
 
 	return s < 0 ? 0 : b->key[s];
+}
+
+bool dataplane_server_probe_down(const struct dataplane *dp, uint32_t farm, uint32_t id)
+{
+	const struct farm_book *b = farm < LB_FARMS_MAX ? dp->farms[farm] : NULL;
+	int s = b ? book_find(b, id) : -1;
+
+	return s >= 0 && (b->flags[s] & LB_SERVER_F_PROBE_DOWN);
 }
 
 /*

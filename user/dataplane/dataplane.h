@@ -34,6 +34,7 @@ struct dp_server {
 	bool eligible;			/* active (and probe up) */
 	bool keep_flows;		/* not eligible, its established connections stay
 					 * (LB_SERVER_F_KEEP_FLOWS) */
+	bool probe_down;		/* active, down by its probe (LB_SERVER_F_PROBE_DOWN) */
 };
 
 struct dp_farm {
@@ -73,6 +74,9 @@ void dataplane_batch_begin(struct dataplane *dp);
 int dataplane_batch_commit(struct dataplane *dp);
 /* The key (slot | stamp << 16) the farm gave server id, or 0 if it has none. */
 uint32_t dataplane_server_key(const struct dataplane *dp, uint32_t farm, uint32_t id);
+/* Whether the farm in slot farm holds server id marked down by its probe
+ * (LB_SERVER_F_PROBE_DOWN): what an adopting limpetd starts its prober from. */
+bool dataplane_server_probe_down(const struct dataplane *dp, uint32_t farm, uint32_t id);
 
 int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *vip);
 

@@ -272,6 +272,7 @@ static int book_rebuild(struct dataplane *dp, uint32_t slot, struct lb_farm *val
 		b->id[s] = ls->id;
 		b->key[s] = ls->key;
 		b->stat[s] = ls->stat;
+		b->flags[s] = ls->flags;
 		dp->stat_used[ls->stat] = 1;
 	}
 	dp->farms[slot] = b;

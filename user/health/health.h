@@ -5,7 +5,8 @@
  * server), its first check spread over the interval (no thundering herd). A server is up or
  * down by HAProxy's rise/fall: `fall` consecutive failures take an up server down, `rise`
  * consecutive successes bring a down one up. A server new to the prober starts "checking"
- * (eligible) and its first result sets its state at once.
+ * (eligible) and its first result sets its state at once, unless seeded down
+ * (health_seed_down).
  *
  * limpetd polls health_fd() in its own loop and calls health_run() when it is readable; a
  * slow or silent server holds up nothing (each probe has its own deadline: `timeout`,
@@ -56,6 +57,13 @@ enum health_state health_state(const struct health *h, enum cfg_layer l, uint32_
 			       uint32_t server);
 /* Whether the prober lets the server take traffic: not probed, checking or up. */
 bool health_up(const struct health *h, enum cfg_layer l, uint32_t farm, uint32_t server);
+
+/*
+ * Start a target that has no result yet down instead of "checking": it then needs `rise`
+ * good checks to come up. For an adopting limpetd, right after its first health_sync, for
+ * the servers the dataplane had down by their probe. True if the target was so seeded.
+ */
+bool health_seed_down(struct health *h, enum cfg_layer l, uint32_t farm, uint32_t server);
 
 /* Read-only fields for the API's server resource and stats, or NULL if not probed:
  * {"state": "up|down|checking|disabled", "lastCheck": ISO time or null, "lastResult":

@@ -115,6 +115,17 @@ bool health_up(const struct health *h, enum cfg_layer l, uint32_t farm, uint32_t
 	return health_state(h, l, farm, server) != HS_DOWN;
 }
 
+bool health_seed_down(struct health *h, enum cfg_layer l, uint32_t farm, uint32_t server)
+{
+	struct target *t = target_find(h, l, farm, server);
+
+	/* no callback: nothing was applied from its "checking" yet */
+	if (!t || t->state != HS_CHECKING || t->checks)
+		return false;
+	t->state = HS_DOWN;
+	return true;
+}
+
 static json_t *iso_time(time_t when)
 {
 	char buf[sizeof("2000-01-01T00:00:00Z")];
