@@ -226,39 +226,99 @@ static json_t *elem_find(const json_t *arr, const char *key, json_int_t id, size
 	return NULL;
 }
 
-/* parent[key], made by make() when absent and make is given; NULL when absent or on failure. */
-static json_t *member(json_t *parent, const char *key, json_t *(*make)(void))
+/*
+ * Documents are never changed in place (the service shares them with its answers), yet a copy
+ * of 10 000 servers costs ~12 ms: an edit copies, shallowly, only the nodes on the path to the
+ * resource it changes, and shares every other node with the document it came from.
+ */
+
+/* A shallow copy whose every member is there: jansson's json_copy() drops the members it
+ * fails to insert, which would make a short document out of an allocation failure. Scalars
+ * are never changed in place: shared. */
+static json_t *copy_node(json_t *v)
+{
+	json_t *c, *m;
+	const char *k;
+	size_t i;
+
+	if (json_is_object(v)) {
+		c = json_object();
+		json_object_foreach(v, k, m)
+			if (c && json_object_set(c, k, m))
+				goto fail;
+		return c;
+	}
+	if (json_is_array(v)) {
+		c = json_array();
+		json_array_foreach(v, i, m)
+			if (c && json_array_append(c, m))
+				goto fail;
+		return c;
+	}
+	return json_incref(v);
+fail:
+	json_decref(c);
+	return NULL;
+}
+
+/* *out = a copy of parent[key], put in its place; or made by make() when absent and make is
+ * given; NULL when absent. -ENOMEM on failure. parent is already the edit's own. */
+static int own(json_t *parent, const char *key, json_t *(*make)(void), json_t **out)
 {
 	json_t *v = json_object_get(parent, key);
 
-	if (v || !make)
-		return v;
-	v = make();
-	return json_object_set_new(parent, key, v) ? NULL : v;
+	*out = NULL;
+	if (!v && !make)
+		return 0;
+	v = v ? copy_node(v) : make();
+	/* json_object_set_new releases v when it fails */
+	if (!v || json_object_set_new(parent, key, v))
+		return -ENOMEM;
+	*out = v;
+	return 0;
+}
+
+/* Likewise for the element of arr whose key is id (the edit's own array). */
+static int own_elem(json_t *arr, const char *key, json_int_t id, json_t **out)
+{
+	size_t at;
+	json_t *v = elem_find(arr, key, id, &at);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	v = copy_node(v);
+	if (!v || json_array_set_new(arr, at, v))
+		return -ENOMEM;
+	*out = v;
+	return 0;
 }
 
 /*
- * The array of r's collection in doc: 0 and *out, which is NULL when the collection is absent
- * (an empty one) unless make asks to create it. -1 with e set: the farm of a server does not
- * exist (404), or creating failed.
+ * The array of r's collection in the edit's document, made its own: 0 and *out, which is
+ * NULL when the collection is absent (an empty one) unless make asks to create it. -1 with e
+ * set: the farm of a server does not exist (404), or copying failed.
  */
 static int coll_find(json_t *doc, const struct res_ref *r, bool make, json_t **out,
 		     struct edit_err *e)
 {
-	json_t *layer, *farm;
+	json_t *layer, *farms, *farm;
+	int err;
 
-	layer = member(doc, cfg_layer_name(r->layer), make ? json_object : NULL);
-	if (r->kind == RES_SERVER) {
-		farm = elem_find(json_object_get(layer, "farm"), "farmId", r->farm, NULL);
-		if (!farm) {
+	*out = NULL;
+	err = own(doc, cfg_layer_name(r->layer), make ? json_object : NULL, &layer);
+	if (!err && r->kind == RES_SERVER) {
+		err = own(layer, "farm", NULL, &farms);
+		err = err ?: own_elem(farms, "farmId", r->farm, &farm);
+		if (!err && !farm) {
 			err_set(e, 404, "no farm %u in %s", r->farm, cfg_layer_name(r->layer));
 			return -1;
 		}
-		*out = member(farm, "server", make ? json_array : NULL);
-	} else {
-		*out = member(layer, kind_names[r->kind], make ? json_array : NULL);
+		err = err ?: own(farm, "server", make ? json_array : NULL, out);
+	} else if (!err) {
+		err = own(layer, kind_names[r->kind], make ? json_array : NULL, out);
 	}
-	if (make && !*out) {
+	if (err) {
 		oom(e);
 		return -1;
 	}
@@ -436,7 +496,7 @@ json_t *res_create(const json_t *doc, const struct res_ref *r, const json_t *bod
 
 	if (!shape_ok(r, true, "POST", e) || !body_ok(r, body, e))
 		return NULL;
-	out = json_deep_copy(doc);
+	out = copy_node((json_t *)doc);
 	if (!out)
 		return oom(e);
 	if (coll_find(out, r, true, &coll, e) ||
@@ -466,12 +526,15 @@ json_t *res_update(const json_t *doc, const struct res_ref *r, const json_t *bod
 
 	if (!shape_ok(r, false, "PUT", e) || !body_ok(r, body, e) || !id_same(r, body, e))
 		return NULL;
-	out = json_deep_copy(doc);
+	out = copy_node((json_t *)doc);
 	if (!out)
 		return oom(e);
 	if (coll_find(out, r, false, &coll, e))
 		goto fail;
-	res = elem_find(coll, key, r->id, NULL);
+	if (own_elem(coll, key, r->id, &res)) {
+		oom(e);
+		goto fail;
+	}
 	if (!res) {
 		not_found(e, r);
 		goto fail;
@@ -493,7 +556,7 @@ json_t *res_delete(const json_t *doc, const struct res_ref *r, struct edit_err *
 
 	if (!shape_ok(r, false, "DELETE", e))
 		return NULL;
-	out = json_deep_copy(doc);
+	out = copy_node((json_t *)doc);
 	if (!out)
 		return oom(e);
 	if (coll_find(out, r, false, &coll, e))
