@@ -45,14 +45,15 @@ CONFIG_SRCS := $(call mod,config)
 APPLY_SRCS  := $(call mod,apply)
 # the daemon: its own modules, the API, the prober and the dataplane, compiled from the config
 # model
-D_SRCS      := $(call mod,daemon) $(call mod,api) $(call mod,health) $(APPLY_SRCS) $(CONFIG_SRCS)
+D_SRCS      := $(call mod,daemon) $(call mod,api) $(call mod,health) $(call mod,l7) $(APPLY_SRCS) \
+	       $(CONFIG_SRCS)
 D_OBJS      := $(call obj,$(D_SRCS))
 D_SAN       := $(call san,$(D_SRCS))
 DP_OBJS     := $(call obj,$(DP_SRCS))
 DP_SAN      := $(call san,$(DP_SRCS))
 CONFIG_SAN  := $(call san,$(CONFIG_SRCS))
 PKT_SAN     := $(BUILD)/san/pkt.o
-D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd -lhttp_parser -lsystemd
+D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd -lhttp_parser -lsystemd -lcrypto -pthread
 
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpetctl $(BUILD)/limpet-backend $(BUILD)/namesrv \
 	    $(BUILD)/rigclient $(BUILD)/fakesrv

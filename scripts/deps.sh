@@ -15,6 +15,10 @@ pkgs=(
 	dpkg-dev
 	# a real server for the health probes' end-to-end test (pgsql probe)
 	postgresql
+	# the L7 proxy: HMAC-SHA256 cookies (libcrypto); its benchmark against HAProxy with wrk
+	libssl-dev haproxy wrk
+	# several limpet nodes behind ECMP: BGP by BIRD (make demo-cluster, tests)
+	bird2
 )
 
 missing=()
