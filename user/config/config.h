@@ -104,6 +104,7 @@ struct cfg_frontend {
 	size_t nallowed;
 	struct cfg_cidr *allowed;
 	bool disabled;
+	bool tls_terminated;	/* tlsTerminated (http): TLS ended upstream, cookies get Secure */
 };
 
 struct cfg_layer_cfg {
