@@ -27,7 +27,7 @@ BPFFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Iinclude -
 
 ABI      := $(wildcard include/limpet/*.h)
 BPF_HDRS := $(wildcard bpf/*.h) $(ABI)
-BPF_PROGS := balancer decap baseline bench_wrap pass
+BPF_PROGS := balancer decap baseline bench_wrap pass rig_gen rig_count
 SKELS    := $(patsubst %,$(BUILD)/skel/%.skel.h,$(BPF_PROGS))
 
 # user space: one folder per subsystem (DESIGN.md section 2); a folder's *.c are its module,
@@ -56,11 +56,12 @@ PKT_SAN     := $(BUILD)/san/pkt.o
 D_LIBS      := $(LDLIBS) -ljansson -lmicrohttpd -lhttp_parser -lsystemd -lcrypto -pthread
 
 PROGS    := $(BUILD)/limpetd $(BUILD)/limpetctl $(BUILD)/limpet-backend $(BUILD)/namesrv \
-	    $(BUILD)/rigclient $(BUILD)/fakesrv
+	    $(BUILD)/rigclient $(BUILD)/fakesrv $(BUILD)/rawhttp
 TESTS    := $(BUILD)/test_maglev $(BUILD)/test_config $(BUILD)/test_edit $(BUILD)/test_apply \
-	    $(BUILD)/test_xdp $(BUILD)/limpetd-san $(BUILD)/test_metrics $(BUILD)/limpetctl-san \
-	    $(BUILD)/test_probe $(BUILD)/test_health
-BENCHES  := $(BUILD)/bench_xdp $(BUILD)/bench_rig $(BUILD)/bench_api $(BUILD)/bench_health
+	    $(BUILD)/test_xdp $(BUILD)/test_sticky $(BUILD)/limpetd-san $(BUILD)/test_metrics $(BUILD)/limpetctl-san \
+	    $(BUILD)/test_probe $(BUILD)/test_health $(BUILD)/test_l7_policy $(BUILD)/test_l7_http
+BENCHES  := $(BUILD)/bench_xdp $(BUILD)/bench_rig $(BUILD)/bench_rig_backends $(BUILD)/bench_api \
+	    $(BUILD)/bench_health
 # what the benchmarks share (farm setup, the 1M clients, CPU pinning, statistics)
 BENCH_COMMON := tests/bench/bench_common.c tests/bench/bench_common.h
 
@@ -151,6 +152,12 @@ $(BUILD)/fakesrv: tools/fakesrv.c tools/fixture.c tools/fixture.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< tools/fixture.c -o $@
 
+# rig fixture: exact bytes over TCP, what comes back printed (the L7 proxy's parsing tests)
+$(BUILD)/rawhttp: tools/rawhttp.c tools/fixture.c tools/fixture.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< tools/fixture.c -o $@
+
 $(BUILD)/rigclient: tools/rigclient.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -181,6 +188,19 @@ $(BUILD)/test_health: tests/unit/test_health.c $(call san,$(call mod,health)) $(
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -ljansson -lhttp_parser -lcmocka -o $@
 
+# the L7 proxy's policy half: snapshot, pick, cookie tokens and secret, counters
+L7_POLICY_SRCS := $(addprefix user/l7/,snapshot.c balance.c counters.c cookie.c sticky.c addr.c)
+$(BUILD)/test_l7_policy: tests/unit/test_l7_policy.c $(call san,$(L7_POLICY_SRCS)) $(CONFIG_SAN) \
+			 $(BUILD)/san/maglev/maglev.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcrypto -lcmocka -lm -pthread -o $@
+
+# the L7 engine's pure HTTP pieces: parsing, head rewriting, PROXY headers
+L7_HTTP_SRCS := user/l7/http.c user/l7/head.c user/l7/io.c user/l7/proxyproto.c
+$(BUILD)/test_l7_http: tests/unit/test_l7_http.c $(call san,$(L7_HTTP_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -lhttp_parser -lcmocka -o $@
+
 # runs tests/unit/check_metrics.py (python3-prometheus-client) on what it renders
 $(BUILD)/test_metrics: tests/unit/test_metrics.c $(call san,user/api/metrics.c)
 	$(call msg,LINK,$@)
@@ -198,12 +218,18 @@ $(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PK
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(DP_SAN) $(PKT_SAN) $(LDLIBS) -o $@
 
+$(BUILD)/test_sticky: tests/bpf/test_sticky.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(DP_SAN) $(PKT_SAN) $(LDLIBS) -o $@
+
 $(BUILD)/bench_xdp: tests/bench/bench_xdp.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< tests/bench/bench_common.c $(DP_OBJS) $(BUILD)/obj/pkt.o \
 		$(LDLIBS) -o $@
 
-$(BUILD)/bench_rig: tests/bench/bench_rig.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
+# the live-frame rig (a veth pair) and the rate through the backends (the bridge rig)
+RIG_BENCHES := $(BUILD)/bench_rig $(BUILD)/bench_rig_backends
+$(RIG_BENCHES): $(BUILD)/%: tests/bench/%.c $(BENCH_COMMON) $(DP_OBJS) $(BUILD)/obj/pkt.o $(SKELS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< tests/bench/bench_common.c $(DP_OBJS) $(BUILD)/obj/pkt.o \
 		$(LDLIBS) -o $@
@@ -253,6 +279,12 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./scripts/demo.sh
 
+# two limpet nodes behind a router's ECMP, the VIPs announced over BGP by BIRD (section 8)
+.PHONY: demo-cluster
+demo-cluster: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./scripts/demo-cluster.sh
+
 # --- install: `make install [PREFIX=/usr/local] [DESTDIR=]`, `make uninstall` the same way.
 # limpetd's balancer is embedded in the binary (libbpf skeleton); lib/limpet holds the objects
 # loaded from files: decap (limpet-backend's ipip mode) and pass (the veth peers' XDP_PASS).
@@ -267,7 +299,8 @@ MANDIR     := $(PREFIX)/share/man
 SYSTEMD_UNIT_DIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 DEFAULTS   := /etc/default/limpet
 INST_BPF   := decap pass
-EXAMPLES   := $(wildcard examples/*)
+EXAMPLES   := $(filter-out examples/bird,$(wildcard examples/*))
+EX_BIRD    := $(wildcard examples/bird/*)
 MAN8       := $(wildcard man/*.8)
 MAN5       := $(wildcard man/*.5)
 INSTALL    ?= install
@@ -277,11 +310,12 @@ install: $(BUILD)/limpetd $(BUILD)/limpetctl $(patsubst %,$(BUILD)/bpf/%.bpf.o,$
 	 packaging/limpetd.service.in packaging/limpet.default
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)/etc/default
+		$(DESTDIR)$(DOCDIR)/examples/bird $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)/etc/default
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/limpetd user/backend/limpet-backend $(DESTDIR)$(SBINDIR)/
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/limpetctl $(DESTDIR)$(BINDIR)/
 	$(Q)$(INSTALL) -m 0644 $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(INST_BPF)) $(DESTDIR)$(LIBDIR)/
 	$(Q)$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	$(Q)$(INSTALL) -m 0644 $(EX_BIRD) $(DESTDIR)$(DOCDIR)/examples/bird/
 	$(Q)$(if $(MAN8),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man8 && \
 		$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
 	$(Q)$(if $(MAN5),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man5 && \
@@ -298,11 +332,12 @@ uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/limpetd $(DESTDIR)$(SBINDIR)/limpet-backend \
 		$(DESTDIR)$(BINDIR)/limpetctl $(patsubst %,$(DESTDIR)$(LIBDIR)/%.bpf.o,$(INST_BPF)) \
-		$(patsubst examples/%,$(DESTDIR)$(DOCDIR)/examples/%,$(EXAMPLES)) \
+		$(patsubst examples/%,$(DESTDIR)$(DOCDIR)/examples/%,$(EXAMPLES) $(EX_BIRD)) \
 		$(patsubst man/%,$(DESTDIR)$(MANDIR)/man8/%,$(MAN8)) \
 		$(patsubst man/%,$(DESTDIR)$(MANDIR)/man5/%,$(MAN5)) \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/limpetd.service
-	$(Q)rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :
+	$(Q)rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)/examples/bird $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DOCDIR) 2>/dev/null || :
 	$(Q)if cmp -s packaging/limpet.default $(DESTDIR)$(DEFAULTS); then \
 		rm -f $(DESTDIR)$(DEFAULTS); \
 	elif [ -e $(DESTDIR)$(DEFAULTS) ]; then \

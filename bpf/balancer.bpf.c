@@ -10,6 +10,15 @@
 #include "pick.h"
 #include "stats.h"
 
+/* Whether the destination may be a VIP address: its bit in vip_addrs. */
+static __always_inline bool vip_addr_maybe(const struct pkt_info *pi)
+{
+	__u32 zero = 0, bit = lb_vip_addr_bit(pi->dst);
+	struct lb_vip_addrs *a = bpf_map_lookup_elem(&vip_addrs, &zero);
+
+	return !a || (a->bits[bit / 64 % (LB_VIP_ADDR_BITS / 64)] >> (bit % 64) & 1);
+}
+
 static __always_inline struct lb_vip *find_vip(const struct pkt_info *pi)
 {
 	struct lb_vip_key k = {
@@ -58,7 +67,8 @@ int limpet_balancer(struct xdp_md *ctx)
 	rc = parse_packet(data, end, &pi);
 	if (rc != PARSE_OK)
 		return lb_exit(rc, XDP_PASS, len);
-	vip = find_vip(&pi);
+	/* most of an edge host's traffic is not for a VIP: one bit says so before the hash */
+	vip = vip_addr_maybe(&pi) ? find_vip(&pi) : NULL;
 	if (!vip)
 		return lb_exit(LB_R_NOT_VIP, XDP_PASS, len);
 	count(&stats_vip, vip->frontend, len);

@@ -16,6 +16,14 @@ struct {
 	__type(value, struct lb_vip);
 } vips SEC(".maps");
 
+/* the VIP addresses, as a bit per hashed address (abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_vip_addrs);
+} vip_addrs SEC(".maps");
+
 /* allowedSource prefixes per frontend */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -54,6 +62,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lb_sticky_bucket);
 } sticky SEC(".maps");
+
+/* one 32-bit summary per sticky bucket (abi.h lb_sticky_sum): max_entries = buckets / 16 */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_STICKY_BUCKETS / LB_STICKY_SUM_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct lb_sticky_sum);
+} sticky_sum SEC(".maps");
+
+/* sources that could not be recorded: both their buckets hold live clients, per CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sticky_full SEC(".maps");
 
 /* null stickiness: established flows */
 struct {

@@ -2,9 +2,9 @@
 # limpet veth test rig (DESIGN.md section 6).
 #
 #   rig.sh up   [--prefix P] [--backends K] [--clients N] [--lb-ports 1|2] [--static-neigh]
-#               [--serve] [--backend-mode dsr|ipip] [--vips N]
+#               [--serve] [--backend-mode dsr|ipip] [--vips N] [--topology bridge|pair|cluster]
 #   rig.sh down [--prefix P]
-#   rig.sh exec NODE CMD...        NODE: client | lb | bK | sw   (run CMD in that namespace)
+#   rig.sh exec NODE CMD...        NODE: client | lb | bK | sw | gen  (run CMD in that namespace)
 #   rig.sh env  [--prefix P]       print the rig's facts as shell variables
 #   rig.sh run  [up options] -- CMD...
 #                                  up, run CMD with the rig's variables exported, down (always)
@@ -30,6 +30,15 @@
 # receivers drop the forwarded packets ("incorrect cksum").
 # The bridge ports facing the LB run build/bpf/pass.bpf.o (XDP_PASS): a veth drops the frames
 # its peer sends with XDP_TX or XDP_REDIRECT unless it runs an XDP program itself.
+# --topology pair: no bridge, no backends, nothing attached; the balancer's own rate
+#   (tests/bench/bench_rig.c). One veth pair:
+#   P-g    generator g0 198.18.0.2/16 2001:2::2/64, MAC 02:00:00:00:00:02
+#   P-lb   LB        lb0 198.18.0.1/16 2001:2::1/64, MAC 02:00:00:00:00:01 (forwarding on); the
+#          --backends addresses are permanent neighbours on lb0 with the backends' MACs, so
+#          what the balancer forwards to them leaves lb0 and reaches g0. A veth drops what its
+#          peer transmits in XDP unless it runs XDP itself: the user attaches on both ends.
+# --topology cluster: a router, two LB nodes announcing the VIPs over BGP (BIRD), ECMP;
+#   see scripts/rig-cluster.sh.
 # The namespace prefix is per run (default lp<pid>); `run` deletes the rig on every exit path.
 set -euo pipefail
 
@@ -45,6 +54,7 @@ static_neigh=0
 serve=0
 backend_mode=
 vips=4
+topology=bridge
 
 parse_up_opts() {
 	while [ $# -gt 0 ]; do
@@ -57,6 +67,7 @@ parse_up_opts() {
 		--serve) serve=1; shift ;;
 		--backend-mode) backend_mode=$2; shift 2 ;;
 		--vips) vips=$2; shift 2 ;;
+		--topology) topology=$2; shift 2 ;;
 		--) shift; cmd=("$@"); return ;;
 		*) die "unknown option $1" ;;
 		esac
@@ -93,8 +104,41 @@ node() {
 	in_ns "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 }
 
+# up_pair: --topology pair (see the top)
+up_pair() {
+	local k
+	ip netns list | grep -q "^$prefix-" && die "a rig named $prefix exists"
+	node g
+	node lb
+	ip link add g0 netns "$(ns g)" address 02:00:00:00:00:02 type veth \
+		peer name lb0 netns "$(ns lb)" address 02:00:00:00:00:01
+	in_ns g ethtool -K g0 tx off >/dev/null
+	in_ns lb ethtool -K lb0 tx off >/dev/null
+	in_ns g ip link set g0 up
+	in_ns lb ip link set lb0 up
+	in_ns g ip addr add 198.18.0.2/16 dev g0
+	in_ns g ip addr add 2001:2::2/64 dev g0 nodad
+	in_ns lb ip addr add 198.18.0.1/16 dev lb0
+	in_ns lb ip addr add 2001:2::1/64 dev lb0 nodad
+	in_ns lb sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	for ((k = 1; k <= backends; k++)); do
+		in_ns lb ip neigh replace "198.18.1.$((10 + k))" dev lb0 \
+			lladdr "$(mac_of_backend "$k")" nud permanent
+		in_ns lb ip neigh replace "2001:2::1:$((10 + k))" dev lb0 \
+			lladdr "$(mac_of_backend "$k")" nud permanent
+	done
+	mkdir -p /run/limpet-rig
+	print_env >"/run/limpet-rig/$prefix.env"
+}
+
 do_up() {
 	[ -n "$prefix" ] || prefix="lp$$"
+	case "$topology" in
+	bridge) ;;
+	pair) up_pair; return ;;
+	cluster) . "$root/scripts/rig-cluster.sh"; up_cluster; return ;;
+	*) die "--topology must be bridge, pair or cluster" ;;
+	esac
 	[ "$backends" -ge 1 ] && [ "$backends" -le 200 ] || die "--backends must be 1..200"
 	[ "$clients" -ge 0 ] && [ "$clients" -le 16000 ] || die "--clients must be 0..16000"
 	case "$backend_mode" in "" | dsr | ipip) ;; *) die "--backend-mode must be dsr or ipip" ;; esac
@@ -212,6 +256,8 @@ print_env() {
 	echo "RIG_SERVE=$serve"
 	echo "RIG_BACKEND_MODE=$backend_mode"
 	echo "RIG_VIPS=$(vip_list)"
+	echo "RIG_TOPOLOGY=$topology"
+	echo "RIG_NS_GEN=$(ns g)"
 }
 
 do_down() {
@@ -242,13 +288,14 @@ do_down() {
 	done
 	for p in "${procs[@]}"; do in_its_ns "$p" && kill -9 "${p%%:*}" 2>/dev/null || true; done
 	rm -f "$env" "/run/limpet-rig/$prefix.pids" "/run/limpet-rig/$prefix"-b*.namesrv.log
+	rm -rf "/run/limpet-rig/$prefix.bird"
 }
 
 do_exec() {
 	[ -n "$prefix" ] || die "exec: which rig? (RIG_PREFIX)"
 	local n=$1
 	shift
-	case "$n" in client) n=c ;; esac
+	case "$n" in client) n=c ;; gen) n=g ;; esac
 	[ -e "/run/netns/$prefix-$n" ] || die "no node $n in rig $prefix"
 	# nsenter, not `ip netns exec`: keep the host's /sys so bpffs pins stay shared
 	exec nsenter --net="/run/netns/$prefix-$n" "$@"

@@ -35,12 +35,17 @@ suite "config edit and diff (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_edi
 suite "probe protocols (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_probe
 suite "metrics (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_metrics
 suite "health prober (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_health
+suite "L7 policy: snapshot, pick, cookies, counters (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_l7_policy
+suite "L7 engine: HTTP parsing and head rewriting (unit)" env CMOCKA_MESSAGE_OUTPUT=TAP build/test_l7_http
 suite "man pages (render, cross-check)" tests/unit/check_man.sh
 suite "fuzz (libFuzzer, 30 s)" tests/fuzz/run.sh 30
 suite "apply (unit, balancer loaded in the rig LB)" rig --backends 9 --static-neigh -- \
 	scripts/rig.sh exec lb env CMOCKA_MESSAGE_OUTPUT=TAP build/test_apply
 suite "xdp (BPF_PROG_TEST_RUN)" rig --backends 3 --lb-ports 2 --static-neigh -- \
 	scripts/rig.sh exec lb build/test_xdp
+suite "live-frame rig (veth pair, smoke)" rig --topology pair -- build/bench_rig --smoke
+suite "sticky table at scale (BPF_PROG_TEST_RUN)" rig --backends 3 --static-neigh -- \
+	scripts/rig.sh exec lb build/test_sticky
 
 suite "limpet-backend and namesrv (rig)" tests/e2e/test_backend.sh
 suite "limpetd end to end (rig)" tests/e2e/test_limpetd.sh
@@ -48,6 +53,8 @@ suite "hitless restart (rig)" tests/e2e/test_restart.sh
 suite "REST API end to end (rig)" tests/e2e/test_api.sh
 suite "limpetctl (e2e)" tests/e2e/test_ctl.sh
 suite "health probes end to end (rig)" tests/e2e/test_health.sh
+suite "L7 proxy end to end: cookies, balancing, smuggling, limits (rig)" tests/e2e/test_l7.sh
+suite "cluster: ECMP, BGP (BIRD), drain (rig)" tests/e2e/test_cluster.sh
 suite "Debian package (e2e)" tests/e2e/test_deb.sh
 suite "install and systemd (e2e)" tests/e2e/test_install.sh
 

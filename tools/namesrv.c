@@ -11,6 +11,18 @@
  *   TCP: HTTP/1.1 on the wildcard address (IPv4 and IPv6 sockets, so VIPs held on the
  *   loopback are served too). Every request gets `200 OK`, text/plain, body NAME "\n";
  *   `GET /bytes/N` gets N bytes (N <= 1e9) streamed in chunks. Keep-alive and pipelining.
+ *   For the L7 proxy's tests (issue 8), what a proxy sent is observable:
+ *     GET /headers       the body is the request head as received (request line, headers,
+ *                        blank line), preceded by the connection's PROXY protocol header if
+ *                        it had one: "PROXY-V1: PROXY TCP4 SRC DST SPORT DPORT" or
+ *                        "PROXY-V2: TCP4 SRC DST SPORT DPORT" (or "PROXY-V2: LOCAL")
+ *     GET /chunked/N     N bytes like /bytes/N, Transfer-Encoding: chunked (HTTP/1.1)
+ *     GET /delay/MS      the name, answered MS milliseconds (<= 600000) later
+ *     any /upload        reads the request body (Content-Length or chunked) and answers
+ *                        "N CRC" once it is all in: its length and zlib CRC-32 (8 hex digits)
+ *   A PROXY protocol header (v1 or v2) at the start of a connection is taken and remembered
+ *   (whatever the options). --fail reset|close: every request gets no answer, the connection
+ *   is reset (RST) or closed (FIN) once its head is in: a backend failing before answering.
  *   UDP: every datagram gets NAME "\n" back, sent from the address the datagram was sent to
  *   (IP_PKTINFO / IPV6_PKTINFO): with DSR the client must see the reply come from the VIP.
  *   One thread, poll(), non-blocking sockets; a client that vanishes costs one closed fd,
@@ -53,6 +65,8 @@
 					 * cannot starve the others */
 #define ACCEPT_BATCH	256
 #define UDP_BATCH	64
+#define DELAY_MAX	600000ULL	/* largest MS of /delay/MS */
+#define PROXY_MAX	128		/* the PROXY header, as /headers shows it */
 
 /* ---- options: one table drives getopt_long and --help (fixture.h) ---- */
 
@@ -67,6 +81,8 @@ static const struct fx_opt opts[] = {
 	{ "ipip-via", 1, 'I', "HOST",
 	  "client: send the probe encapsulated (IPIP / IPv6-in-IPv6) to HOST" },
 	{ "timeout", 1, 't', "MS", "client: how long to wait for the reply (default 2000)" },
+	{ "fail", 1, 'f', "MODE",
+	  "server: answer no request: reset (RST) or close (FIN) once its head is in" },
 	{ "verbose", 0, 'v', NULL, "log connections, requests and datagrams to stderr" },
 	{ "help", 0, 'h', NULL, "show this help" },
 };
@@ -74,7 +90,8 @@ static const struct fx_opt opts[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: namesrv --name NAME [--port 80] [--udp-port 80] [--verbose]\n"
+	fprintf(f, "usage: namesrv --name NAME [--port 80] [--udp-port 80] [--fail reset|close]"
+		   " [--verbose]\n"
 		   "       namesrv --udp-probe ADDR PORT [--ipip-via HOST] [--timeout MS]\n"
 		   "Test fixture for the limpet rig: HTTP and UDP server answering its name.\n\n");
 	fx_usage_opts(f, opts, NOPTS, 24);
@@ -90,6 +107,20 @@ struct conn {
 	size_t out_len, out_off;
 	uint64_t body_left;	/* generated /bytes body still to send */
 	uint64_t discard;	/* request body bytes still to skip */
+	bool out_chunked;	/* the generated body goes out chunked (/chunked/N) */
+	bool chunk_started;	/* a chunk's data went out: the next size line needs a CRLF */
+	uint64_t chunk_left;	/* data of the current chunk still to send */
+	char *xbody;		/* a body too big for out (/headers), malloc'd; sent after out */
+	size_t xbody_len, xbody_off;
+	int64_t delay_until;	/* /delay/MS: hold the queued response until then; 0: none */
+	enum { UP_NONE, UP_CL, UP_CHUNK_SIZE, UP_CHUNK_DATA, UP_CHUNK_CRLF, UP_TRAILER } up;
+	uint64_t up_left;	/* /upload: body (UP_CL) or chunk (UP_CHUNK_DATA) bytes to read */
+	uint64_t up_count;	/* /upload: body bytes read */
+	uint32_t up_crc;
+	int up_keep;		/* /upload: the keep-alive decision of its request */
+	bool up_head;
+	unsigned nreq;		/* requests seen: a PROXY header may only come first */
+	char proxy[PROXY_MAX];	/* the PROXY header seen, as /headers shows it; "" if none */
 	int64_t last_ms;	/* last progress, for the idle timeout */
 	char peer[INET6_ADDRSTRLEN + 8];
 	char out[OUT_MAX];	/* headers and at most NAME_LEN_MAX + 1 body bytes */
@@ -100,6 +131,7 @@ struct srv {
 	const char *name;
 	char body[NAME_LEN_MAX + 2];	/* NAME "\n" */
 	int64_t idle_ms;		/* 0: never */
+	enum { FAIL_NONE, FAIL_RESET, FAIL_CLOSE } fail;
 	int tcp[2], udp[2];		/* IPv4, IPv6; -1: none */
 	int64_t accept_paused_until;
 	struct conn **conns;
@@ -107,6 +139,29 @@ struct srv {
 };
 
 static char filler[CHUNK];
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+/* zlib's crc32(crc, p, n): start with 0 */
+static uint32_t crc_update(uint32_t crc, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	crc = ~crc;
+	while (n--)
+		crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
 
 enum { KEEP_NO, KEEP_11, KEEP_10 };	/* close after; HTTP/1.1 default; HTTP/1.0 asked for it */
 
@@ -115,16 +170,22 @@ static void conn_respond(const struct srv *s, struct conn *c, int status, const 
 			 bool head, int keep, const char *body, uint64_t gen)
 {
 	size_t blen = body ? strlen(body) : 0;
+	char framing[64];
 	int n;
 
+	if (c->out_chunked)
+		snprintf(framing, sizeof(framing), "Transfer-Encoding: chunked\r\n");
+	else
+		snprintf(framing, sizeof(framing), "Content-Length: %llu\r\n",
+			 (unsigned long long)(body ? blen : gen));
 	n = snprintf(c->out, sizeof(c->out),
 		     "HTTP/1.1 %d %s\r\n"
 		     "Content-Type: text/plain\r\n"
-		     "Content-Length: %llu\r\n"
+		     "%s"
 		     "X-Backend: %s\r\n"
 		     "%s"
 		     "\r\n",
-		     status, reason, (unsigned long long)(body ? blen : gen), s->name,
+		     status, reason, framing, s->name,
 		     keep == KEEP_10 ? "Connection: keep-alive\r\n" :
 		     keep == KEEP_11 ? "" : "Connection: close\r\n");
 	/* OUT_MAX holds the longest name twice plus the fixed text: no truncation */
@@ -136,6 +197,141 @@ static void conn_respond(const struct srv *s, struct conn *c, int status, const 
 	c->out_off = 0;
 	c->body_left = head || body ? 0 : gen;
 	c->close_after = !keep;
+	if (head || body)
+		c->out_chunked = false;
+	c->chunk_started = false;
+	c->chunk_left = 0;
+}
+
+/*
+ * A PROXY protocol header at the start of the connection (v1 text line or v2 binary), taken
+ * from c->in and described in c->proxy. 1: taken or none there; 0: more input needed;
+ * -1: malformed.
+ */
+static int conn_proxy(struct conn *c)
+{
+	static const char sig2[12] = "\r\n\r\n\0\r\nQUIT\n";
+	size_t n = c->in_len, take;
+
+	if (n && c->in[0] == 'P' && !memcmp(c->in, "PROXY ", n < 6 ? n : 6)) {
+		char *eol = memmem(c->in, n, "\r\n", 2);
+
+		if (!eol)
+			return n < 108 ? 0 : -1;
+		take = eol - c->in + 2;
+		snprintf(c->proxy, sizeof(c->proxy), "PROXY-V1: %.*s", (int)(take - 2), c->in);
+	} else if (n && !memcmp(c->in, sig2, n < 12 ? n : 12)) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+		const uint8_t *u = (const uint8_t *)c->in;
+		size_t len;
+
+		if (n < 16)
+			return 0;
+		len = (size_t)u[14] << 8 | u[15];
+		if (n < 16 + len)
+			return 0;
+		take = 16 + len;
+		if ((u[12] & 0xf0) != 0x20)
+			return -1;
+		if ((u[12] & 0x0f) == 0) {
+			snprintf(c->proxy, sizeof(c->proxy), "PROXY-V2: LOCAL");
+		} else if (u[13] == 0x11 && len >= 12) {
+			inet_ntop(AF_INET, u + 16, a, sizeof(a));
+			inet_ntop(AF_INET, u + 20, b, sizeof(b));
+			snprintf(c->proxy, sizeof(c->proxy), "PROXY-V2: TCP4 %s %s %u %u", a, b,
+				 u[24] << 8 | u[25], u[26] << 8 | u[27]);
+		} else if (u[13] == 0x21 && len >= 36) {
+			inet_ntop(AF_INET6, u + 16, a, sizeof(a));
+			inet_ntop(AF_INET6, u + 32, b, sizeof(b));
+			snprintf(c->proxy, sizeof(c->proxy), "PROXY-V2: TCP6 %s %s %u %u", a, b,
+				 u[48] << 8 | u[49], u[50] << 8 | u[51]);
+		} else {
+			snprintf(c->proxy, sizeof(c->proxy), "PROXY-V2: family 0x%02x", u[13]);
+		}
+	} else {
+		return 1;
+	}
+	pr_debug("%s: %s", c->peer, c->proxy);
+	memmove(c->in, c->in + take, n - take);
+	c->in_len -= take;
+	return 1;
+}
+
+/*
+ * /upload: read what c->in holds of the request body (c->up says where in it we are). true
+ * when progress was made (or the body is done: its answer is queued), false when more input
+ * is needed.
+ */
+static bool conn_upload(const struct srv *s, struct conn *c)
+{
+	char *eol, *end, ans[64];
+	size_t k;
+
+	switch (c->up) {
+	case UP_CL:
+	case UP_CHUNK_DATA:
+		k = c->up_left < c->in_len ? c->up_left : c->in_len;
+		if (!k && c->up_left)
+			return false;
+		c->up_crc = crc_update(c->up_crc, c->in, k);
+		c->up_count += k;
+		c->up_left -= k;
+		memmove(c->in, c->in + k, c->in_len - k);
+		c->in_len -= k;
+		if (c->up_left)
+			return true;
+		if (c->up == UP_CHUNK_DATA) {
+			c->up = UP_CHUNK_CRLF;
+			return true;
+		}
+		break;
+	case UP_CHUNK_CRLF:
+		if (c->in_len < 2)
+			return false;
+		if (memcmp(c->in, "\r\n", 2))
+			goto bad;
+		memmove(c->in, c->in + 2, c->in_len - 2);
+		c->in_len -= 2;
+		c->up = UP_CHUNK_SIZE;
+		return true;
+	case UP_CHUNK_SIZE:
+	case UP_TRAILER:
+		eol = memmem(c->in, c->in_len, "\r\n", 2);
+		if (!eol) {
+			if (c->in_len == REQ_MAX)
+				goto bad;
+			return false;
+		}
+		*eol = '\0';
+		k = eol - c->in + 2;
+		if (c->up == UP_CHUNK_SIZE) {
+			errno = 0;
+			c->up_left = strtoull(c->in, &end, 16);
+			if (errno || end == c->in || (*end && *end != ';' && *end != ' '))
+				goto bad;
+			c->up = c->up_left ? UP_CHUNK_DATA : UP_TRAILER;
+		} else if (k == 2) {
+			c->up = UP_NONE;	/* the blank line after the trailers */
+		}
+		memmove(c->in, c->in + k, c->in_len - k);
+		c->in_len -= k;
+		if (c->up != UP_NONE)
+			return true;
+		break;
+	case UP_NONE:
+		return false;
+	}
+	c->up = UP_NONE;
+	snprintf(ans, sizeof(ans), "%llu %08x\n", (unsigned long long)c->up_count, c->up_crc);
+	conn_respond(s, c, 200, "OK", c->up_head, c->up_keep, ans, 0);
+	pr_debug("%s: upload of %llu bytes, crc %08x", c->peer, (unsigned long long)c->up_count,
+		 c->up_crc);
+	return true;
+bad:
+	c->up = UP_NONE;
+	c->in_len = 0;
+	conn_respond(s, c, 400, "Bad Request", false, KEEP_NO, "bad chunked body\n", 0);
+	return true;
 }
 
 /* Does the comma-separated header value v hold the token tok? */
@@ -166,8 +362,22 @@ static bool conn_request(const struct srv *s, struct conn *c)
 	unsigned long long clen = 0;
 	unsigned long nbytes = 0;
 	int bytes_req = 0;	/* 1: /bytes/N; -1: /bytes/ with a bad N */
+	bool chunked_req = false, upload = false;
+	unsigned long delay = 0;
 	size_t hlen;
 
+	if (!c->nreq) {
+		int r = conn_proxy(c);
+
+		if (r == 0)
+			return false;
+		if (r < 0) {
+			c->in_len = 0;
+			conn_respond(s, c, 400, "Bad Request", false, KEEP_NO,
+				     "bad PROXY protocol header\n", 0);
+			return true;
+		}
+	}
 	/* tolerate empty lines before a request (RFC 9112 section 2.2) */
 	while (c->in_len >= 2 && c->in[0] == '\r' && c->in[1] == '\n') {
 		memmove(c->in, c->in + 2, c->in_len - 2);
@@ -177,6 +387,35 @@ static bool conn_request(const struct srv *s, struct conn *c)
 	if (!hend)
 		return false;
 	hlen = hend - c->in + 4;
+	c->nreq++;
+	if (s->fail) {
+		if (s->fail == FAIL_RESET) {
+			struct linger lg = { 1, 0 };
+
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		pr_debug("%s: request not answered (--fail)", c->peer);
+		c->in_len = 0;
+		c->close_after = true;
+		return true;
+	}
+	free(c->xbody);
+	c->xbody = NULL;
+	c->xbody_len = c->xbody_off = 0;
+	if (hlen >= 13 && !memcmp(c->in, "GET /headers", 12) &&
+	    (c->in[12] == ' ' || c->in[12] == '?')) {
+		size_t pl = c->proxy[0] ? strlen(c->proxy) + 2 : 0;
+
+		c->xbody = malloc(pl + hlen);
+		if (c->xbody) {
+			if (pl)
+				memcpy(c->xbody, c->proxy, pl - 2);
+			if (pl)
+				memcpy(c->xbody + pl - 2, "\r\n", 2);
+			memcpy(c->xbody + pl, c->in, hlen);
+			c->xbody_len = pl + hlen;
+		}
+	}
 	hend[2] = '\0';		/* the head is now one string of "\r\n"-ended lines */
 	if (strlen(c->in) != (size_t)(hend + 2 - c->in))
 		bad = true;	/* a NUL inside the head */
@@ -227,6 +466,7 @@ static bool conn_request(const struct srv *s, struct conn *c)
 				bad = true;
 		} else if (!strcasecmp(line, "transfer-encoding")) {
 			chunked = true;	/* a body we do not frame: answer, then close */
+			chunked_req = token_has(v, "chunked");
 		}
 	}
 
@@ -236,6 +476,17 @@ static bool conn_request(const struct srv *s, struct conn *c)
 			*q = '\0';
 		if (!strncmp(path, "/bytes/", 7))
 			bytes_req = fx_parse_ulong(path + 7, 0, BYTES_MAX, &nbytes) ? 1 : -1;
+		if (!strncmp(path, "/chunked/", 9)) {
+			bytes_req = fx_parse_ulong(path + 9, 0, BYTES_MAX, &nbytes) ? 1 : -1;
+			/* RFC 9112 6.1: no Transfer-Encoding to an HTTP/1.0 request */
+			c->out_chunked = bytes_req > 0 && !head && http11;
+		}
+		if (!strncmp(path, "/delay/", 7) && !fx_parse_ulong(path + 7, 0, DELAY_MAX, &delay))
+			bytes_req = -1;
+		/* a body we frame, chunked or not: the connection may stay open */
+		upload = !strcmp(path, "/upload") && (!chunked || chunked_req);
+		if (upload)
+			chunked = false;
 	}
 
 	if (bad || chunked)
@@ -244,8 +495,25 @@ static bool conn_request(const struct srv *s, struct conn *c)
 		keep = conn_close ? KEEP_NO : KEEP_11;
 	else
 		keep = conn_keep ? KEEP_10 : KEEP_NO;
+	if (!bad && upload) {
+		/* answered once the body is in (conn_upload) */
+		c->up = chunked_req ? UP_CHUNK_SIZE : UP_CL;
+		c->up_left = chunked_req ? 0 : clen;
+		c->up_count = 0;
+		c->up_crc = 0;
+		c->up_keep = keep;
+		c->up_head = head;
+		clen = 0;
+		memmove(c->in, c->in + hlen, c->in_len - hlen);
+		c->in_len -= hlen;
+		pr_debug("%s: %s %s (upload, %s)", c->peer, method, path,
+			 chunked_req ? "chunked" : "content-length");
+		return true;
+	}
 	if (bad)
 		conn_respond(s, c, 400, "Bad Request", false, KEEP_NO, "bad request\n", 0);
+	else if (c->xbody)
+		conn_respond(s, c, 200, "OK", head, keep, NULL, c->xbody_len);
 	else if (bytes_req < 0)
 		conn_respond(s, c, 400, "Bad Request", head, keep,
 			     "bad byte count: want /bytes/N, N in 0..1000000000\n", 0);
@@ -253,6 +521,13 @@ static bool conn_request(const struct srv *s, struct conn *c)
 		conn_respond(s, c, 200, "OK", head, keep, NULL, nbytes);
 	else
 		conn_respond(s, c, 200, "OK", head, keep, s->body, 0);
+	if (c->xbody) {
+		c->body_left = 0;	/* the body is xbody, not generated */
+		if (head)
+			c->xbody_len = 0;
+	}
+	if (delay)
+		c->delay_until = fx_now_ms() + (int64_t)delay;
 	pr_debug("%s: %s %s -> %s%s", c->peer, bad ? "(bad request)" : method, bad ? "" : path,
 		 bad || bytes_req < 0 ? "400" : "200", keep ? "" : ", close");
 
@@ -266,26 +541,61 @@ static bool conn_request(const struct srv *s, struct conn *c)
 	return true;
 }
 
+/* Is output pending: queued bytes, an xbody, a generated body or chunk framing? */
+static bool conn_pending(const struct conn *c)
+{
+	return c->out_off < c->out_len || c->xbody_off < c->xbody_len || c->body_left ||
+	       c->out_chunked;
+}
+
 /* Send pending output. 1: all sent; 0: would block or budget spent; -1: connection gone. */
 static int conn_write(struct conn *c, size_t *budget)
 {
-	while (c->out_off < c->out_len || c->body_left) {
-		size_t hdr = c->out_len - c->out_off;
-		struct iovec iov[2];
+	while (conn_pending(c)) {
+		size_t hdr, x, gen;
+		struct iovec iov[3];
 		struct msghdr m = { .msg_iov = iov };
 		ssize_t w;
 
 		if (!*budget)
 			return 0;
+		/* chunked: once out is sent, out holds the framing before the next data */
+		if (c->out_chunked && c->out_off == c->out_len && !c->chunk_left) {
+			int n = snprintf(c->out, sizeof(c->out), "%s",
+					 c->chunk_started ? "\r\n" : "");
+
+			if (c->body_left) {
+				c->chunk_left = c->body_left < CHUNK ? c->body_left : CHUNK;
+				n += snprintf(c->out + n, sizeof(c->out) - n, "%llx\r\n",
+					      (unsigned long long)c->chunk_left);
+				c->chunk_started = true;
+			} else {
+				n += snprintf(c->out + n, sizeof(c->out) - n, "0\r\n\r\n");
+				c->out_chunked = false;
+			}
+			c->out_len = n;
+			c->out_off = 0;
+		}
+		hdr = c->out_len - c->out_off;
+		x = c->xbody_len - c->xbody_off;
+		gen = c->out_chunked ? c->chunk_left : c->body_left;
+		if (gen > CHUNK)
+			gen = CHUNK;
 		/* headers and the first body chunk in one send: no lone small segment */
 		if (hdr) {
 			iov[m.msg_iovlen].iov_base = c->out + c->out_off;
 			iov[m.msg_iovlen++].iov_len = hdr;
 		}
-		if (c->body_left) {
-			iov[m.msg_iovlen].iov_base = filler;
-			iov[m.msg_iovlen++].iov_len = c->body_left < CHUNK ? c->body_left : CHUNK;
+		if (x) {
+			iov[m.msg_iovlen].iov_base = c->xbody + c->xbody_off;
+			iov[m.msg_iovlen++].iov_len = x;
 		}
+		if (gen) {
+			iov[m.msg_iovlen].iov_base = filler;
+			iov[m.msg_iovlen++].iov_len = gen;
+		}
+		if (!m.msg_iovlen)
+			return 1;	/* cannot happen: pending means something to send */
 		w = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -298,10 +608,19 @@ static int conn_write(struct conn *c, size_t *budget)
 		*budget = (size_t)w >= *budget ? 0 : *budget - w;
 		if ((size_t)w <= hdr) {
 			c->out_off += w;
-		} else {
-			c->out_off = c->out_len;
-			c->body_left -= w - hdr;
+			continue;
 		}
+		c->out_off = c->out_len;
+		w -= hdr;
+		if ((size_t)w <= x) {
+			c->xbody_off += w;
+			continue;
+		}
+		c->xbody_off = c->xbody_len;
+		w -= x;
+		c->body_left -= w;
+		if (c->out_chunked)
+			c->chunk_left -= w;
 	}
 	return 1;
 }
@@ -314,7 +633,14 @@ static bool conn_run(const struct srv *s, struct conn *c, int64_t now)
 	for (;;) {
 		ssize_t r;
 
-		if (c->out_off < c->out_len || c->body_left) {
+		if (c->delay_until) {
+			if (now < c->delay_until) {
+				c->want_write = false;
+				return true;
+			}
+			c->delay_until = 0;
+		}
+		if (conn_pending(c)) {
 			size_t before = budget;
 			int w = conn_write(c, &budget);
 
@@ -331,14 +657,17 @@ static bool conn_run(const struct srv *s, struct conn *c, int64_t now)
 		if (c->close_after)
 			return false;
 		c->want_write = false;
-		if (c->discard && c->in_len) {
+		if (c->up != UP_NONE) {
+			if (conn_upload(s, c))
+				continue;
+		} else if (c->discard && c->in_len) {
 			size_t k = c->discard < c->in_len ? c->discard : c->in_len;
 
 			memmove(c->in, c->in + k, c->in_len - k);
 			c->in_len -= k;
 			c->discard -= k;
 		}
-		if (!c->discard) {
+		if (!c->discard && c->up == UP_NONE) {
 			if (conn_request(s, c))
 				continue;
 			if (c->in_len == REQ_MAX) {
@@ -369,6 +698,7 @@ static void conn_close(struct conn *c, const char *why)
 {
 	pr_debug("%s: closed%s", c->peer, why);
 	close(c->fd);
+	free(c->xbody);
 	free(c);
 }
 
@@ -513,6 +843,7 @@ static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
 	size_t pfd_cap = 0;
 
 	memset(filler, 'x', sizeof(filler));
+	crc_init();
 	fx_raise_nofile(65536);	/* enough fds for the connections tests open (>= 500) */
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
@@ -542,14 +873,24 @@ static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
 			pfds[np++] = (struct pollfd){ paused ? -1 : s->tcp[f], POLLIN, 0 };
 			pfds[np++] = (struct pollfd){ s->udp[f], POLLIN, 0 };
 		}
-		for (size_t i = 0; i < nconns; i++)
-			pfds[np++] = (struct pollfd){ s->conns[i]->fd,
-						      s->conns[i]->want_write ? POLLOUT : POLLIN,
-						      0 };
+		for (size_t i = 0; i < nconns; i++) {
+			const struct conn *c = s->conns[i];
+
+			/* a held response (/delay) waits for its time, not for the socket */
+			pfds[np++] = (struct pollfd){ c->fd,
+						      c->delay_until ? 0 :
+						      c->want_write ? POLLOUT : POLLIN, 0 };
+		}
 		if (s->idle_ms && nconns)
 			timeout = 1000;
 		if (paused)
 			timeout = 100;
+		for (size_t i = 0; i < nconns; i++) {
+			int64_t d = s->conns[i]->delay_until;
+
+			if (d && (timeout < 0 || d - now < timeout))
+				timeout = d > now ? (int)(d - now) : 0;
+		}
 
 		n = poll(pfds, np, timeout);
 		if (n < 0) {
@@ -570,7 +911,13 @@ static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
 		for (size_t i = 0; i < s->nconns; i++) {
 			struct conn *c = s->conns[i];
 
-			if (i < nconns && pfds[4 + i].revents && !conn_run(s, c, now)) {
+			if (i < nconns && c->delay_until && (pfds[4 + i].revents & (POLLERR | POLLHUP))) {
+				conn_close(c, " (while its response was held)");
+				continue;
+			}
+			if (i < nconns && (pfds[4 + i].revents ||
+					   (c->delay_until && c->delay_until <= now)) &&
+			    !conn_run(s, c, now)) {
 				conn_close(c, "");
 				continue;
 			}
@@ -805,6 +1152,16 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			probe = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "reset")) {
+				s.fail = FAIL_RESET;
+			} else if (!strcmp(optarg, "close")) {
+				s.fail = FAIL_CLOSE;
+			} else {
+				pr_warn("--fail: want reset or close, not '%s'", optarg);
+				return 2;
+			}
 			break;
 		case 'I':
 			via = optarg;

@@ -17,7 +17,8 @@
  * pin, not what the bytes mean. Bump it whenever a layout, a key's encoding or the meaning of
  * a value (a flag, a reason index) changes.
  */
-#define LB_ABI_VERSION		1
+#define LB_ABI_VERSION		2	/* 2: two-choice sticky table, sticky_sum, sticky_full,
+					 * vip_addrs */
 
 /* --- limits ----------------------------------------------------------------------------- */
 #define LB_FARMS_MAX		1024	/* farm slots in the farms map (a used one holds ~164 KiB) */
@@ -31,6 +32,11 @@
 #define LB_IFACES_MAX		64	/* devices in the redirect devmap */
 #define LB_STICKY_WAYS		5	/* entries per sticky bucket: 5 x 12 bytes + pad = 64 */
 #define LB_STICKY_BUCKETS	(1u << 19) /* default bucket count (power of two): 2.6M entries */
+#define LB_STICKY_BUCKETS_MIN	64	/* four lines of summaries (sticky_sum) */
+#define LB_STICKY_BUCKETS_MAX	(1u << 26) /* 4.25 GiB, 241M rated sources */
+/* Live sources a table of b buckets records without a hole: 3.6 a bucket, 1.89M at the
+ * default size (bpf/pick.h: the occupancy curve it is read from) */
+#define LB_STICKY_RATED(b)	((__u64)(b) * 18 / 5)
 #define LB_CONN_MAX		(1u << 18) /* default connection-table size (null stickiness) */
 
 #define LB_SLOT_NONE		0xffff	/* ring entry of a farm with no eligible server */
@@ -61,6 +67,18 @@ struct lb_vip {
 	__u32 flags;		/* LB_VIP_F_* */
 };
 _Static_assert(sizeof(struct lb_vip) == 12, "lb_vip layout");
+
+/*
+ * --- vip_addrs: one bit per hashed destination address (lb_vip_addr_bit()) -----------------
+ * Set for every address the vips map has a key of: a clear bit says "not a VIP" before the
+ * hash lookup (most of an edge host's traffic). User space writes the value whole; an
+ * address in both the old and the new set has its bit in every byte a reader may see.
+ */
+#define LB_VIP_ADDR_BITS	65536
+struct lb_vip_addrs {
+	__u64 bits[LB_VIP_ADDR_BITS / 64];
+};
+_Static_assert(sizeof(struct lb_vip_addrs) == LB_VIP_ADDR_BITS / 8, "lb_vip_addrs layout");
 
 /* --- acl: LPM trie keyed by (frontend, source prefix) --------------------------------------- */
 struct lb_acl_key {
@@ -143,6 +161,21 @@ struct lb_sticky_bucket {
 };
 _Static_assert(sizeof(struct lb_sticky_bucket) == 64, "lb_sticky_bucket is one cache line");
 
+/*
+ * The summary of a bucket: bit (tag >> 1) & 31 of every tag it holds (lb_sticky_tag_bit()),
+ * rewritten by the balancer from the bucket's ways whenever it writes them. A clear bit says
+ * "not in this bucket" without reading the bucket (the flood path); a set bit may be a stale
+ * or a shared one. 32 bits, not 16: at 1M sources a 16-bit summary sent 22% of unknown
+ * sources on to a bucket read, and the SYN flood cost 160 ns a packet instead of 140. One
+ * value holds the summaries of LB_STICKY_SUM_BUCKETS buckets: an array map rounds each value
+ * up to 8 bytes, one __u32 per value would take twice the room.
+ */
+#define LB_STICKY_SUM_BUCKETS	16
+struct lb_sticky_sum {
+	__u32 bits[LB_STICKY_SUM_BUCKETS];
+};
+_Static_assert(sizeof(struct lb_sticky_sum) == 64, "lb_sticky_sum is one cache line");
+
 /* --- connection table (stickiness null): LRU hash by 5-tuple -------------------------------- */
 struct lb_flow_key {
 	__be32 src[LB_ADDR_WORDS];
@@ -221,9 +254,11 @@ _Static_assert(sizeof(struct lb_meta) == 16, "lb_meta layout");
  * every successful apply, so that a limpetd adopting them gives each farm and frontend the
  * slot its servers' keys, sticky entries and counters belong to.
  */
+#define LB_OWNER_HTTP	0xfe	/* the proto of an http frontend (TCP, for the L7 proxy) */
+
 struct lb_owner {
 	__u32 id;		/* farmId or frontendId */
-	__u8 proto;		/* its layer: IPPROTO_TCP or IPPROTO_UDP; 0: the slot is free */
+	__u8 proto;		/* its layer: IPPROTO_TCP, IPPROTO_UDP or LB_OWNER_HTTP; 0: free */
 	__u8 __pad[3];
 };
 _Static_assert(sizeof(struct lb_owner) == 8, "lb_owner layout");

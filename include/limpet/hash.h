@@ -34,6 +34,13 @@ static inline __u64 lb_hash_addr(const __u32 *w, __u64 seed)
 	return lb_mix64(h ^ lb_pair(w[2], w[3]) ^ 0x9e3779b97f4a7c15ULL);
 }
 
+/* The bit of a destination address in vip_addrs (abi.h): one multiply, since it runs for every
+ * packet that is not for a VIP; an IPv4 address is w[0], the rest zero. */
+static inline __u32 lb_vip_addr_bit(const __u32 *w)
+{
+	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9e3779b1u) >> 16;
+}
+
 /* Hash of a flow: both addresses, both ports and the protocol. */
 static inline __u64 lb_hash_flow(const __u32 *src, const __u32 *dst, __u32 ports, __u32 proto,
 				 __u64 seed)
@@ -55,6 +62,22 @@ static inline __u64 lb_sticky_hash(__u64 src_hash, __u32 farm)
 static inline __u32 lb_sticky_tag(__u64 sh)
 {
 	return (__u32)(sh >> 32) | 1;
+}
+
+/* The other bucket a tag may live in (two-choice, bpf/pick.h): the same function takes either
+ * bucket to the other, so an entry can be moved without knowing its source. */
+static inline __u32 lb_sticky_alt(__u32 idx, __u32 tag, __u32 mask)
+{
+	/* the tag is already well mixed: one multiply spreads it over the bucket bits (the
+	 * high half of the product depends on every bit of the tag) */
+	return (idx ^ (__u32)(((__u64)tag * 0x9e3779b97f4a7c15ULL) >> 32)) & mask;
+}
+
+/* The bit of a tag in its bucket's summary (abi.h lb_sticky_sum): tag bits 1-5 (bit 0 is
+ * always set; the bucket bits are the other half of the hash). */
+static inline __u32 lb_sticky_tag_bit(__u32 tag)
+{
+	return 1u << ((tag >> 1) & 31);
 }
 
 #endif /* LIMPET_HASH_H */

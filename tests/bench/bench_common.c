@@ -6,13 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bench_common.h"
-#include "limpet/hash.h"
 #include "common/log.h"
 
 int bench_farm_setup(struct dataplane *dp, uint8_t family, uint32_t farm, const char *vip,
@@ -99,6 +98,7 @@ static int prog_fd(const struct bench_progs *p, enum bench_prog k)
 	case P_WRAP_MACSWAP:
 		return bpf_program__fd(p->base->progs.limpet_macswap);
 	case P_WRAP_NOP:
+	case P_NOP:
 		return bpf_program__fd(p->wrap->progs.bench_nop);
 	case P_WRAP_LB:
 		return dataplane_prog_fd(p->dp);
@@ -131,7 +131,7 @@ int bench_entry(struct bench_progs *p, const char *label, enum bench_prog prog,
 {
 	int entry = prog_fd(p, prog);
 
-	if (prog != P_MACSWAP)
+	if (prog != P_MACSWAP && prog != P_NOP)
 		entry = wrap_setup(p, entry, frame, src_base, nsrc, src_next);
 	if (entry < 0)
 		pr_err("%s: setting up the wrapper: %s", label, strerror(-entry));
@@ -244,38 +244,6 @@ int bench_backend_of(const uint8_t mac[6])
 	return mac[5];
 }
 
-uint32_t bench_many_overflow(uint32_t farm, uint32_t base, uint32_t n, uint32_t buckets)
-{
-	uint8_t *fill = calloc(buckets, 1);
-	uint32_t over = 0, w[4];
-
-	if (!fill)
-		return 0;
-	pkt_addr6(w, BENCH_MANY_PREFIX);
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t sh;
-		uint32_t idx;
-
-		w[3] = htonl(base + i);
-		sh = lb_sticky_hash(lb_hash_addr(w, BENCH_SEED), farm);
-		idx = sh & (buckets - 1);
-		if (fill[idx] < LB_STICKY_WAYS)
-			fill[idx]++;
-		else
-			over++;
-	}
-	free(fill);
-	return over;
-}
-
-void bench_many_note(uint32_t base)
-{
-	uint32_t over = bench_many_overflow(BENCH_FARM6, base, BENCH_MANY_N, LB_STICKY_BUCKETS);
-
-	printf("           %u sources (%.2f%%) find their bucket full and stay on Maglev\n", over,
-	       100.0 * over / BENCH_MANY_N);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -297,4 +265,41 @@ void bench_target(char *buf, size_t len, double target, bool at_most, double val
 	else
 		snprintf(buf, len, "%s %gx %s", at_most ? "<=" : ">=", target,
 			 (at_most ? value <= target : value >= target) ? "ok" : "MISSED");
+}
+
+double bench_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void bench_cpu_ticks(int cpu, uint64_t *busy, uint64_t *soft)
+{
+	unsigned long long v[8] = { 0 };
+	char line[256], want[16];
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *soft = 0;
+	if (!f)
+		return;
+	snprintf(want, sizeof(want), "cpu%d ", cpu);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		/* user nice system idle iowait irq softirq steal */
+		if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+			*soft = v[6];
+		}
+		break;
+	}
+	fclose(f);
+}
+
+uint64_t bench_forwarded(const struct lb_counter v[LB_R_MAX])
+{
+	return v[LB_R_TX].packets + v[LB_R_REDIRECT].packets;
 }

@@ -30,13 +30,12 @@
  * holds only 2^17 addresses. */
 #define BENCH_MANY_PREFIX	"2001:2:0:200::"
 #define BENCH_MANY_N		1000000u
-#define BENCH_MANY_WARMUP	1100000u	/* every source once, then 10% more as hits */
-/* The default budget (LB_STICKY_INSERTS_PER_SEC) would record only 100k of them a second. */
+/* bench_open()'s insert budget: more than a CPU can insert in a second, never exhausted. */
 #define BENCH_INSERT_RATE	10000000u
 
-/* What a case runs: macswap alone, or the wrapper in front of nothing (bench_nop), of macswap
- * or of the balancer. */
-enum bench_prog { P_MACSWAP, P_WRAP_NOP, P_WRAP_MACSWAP, P_WRAP_LB };
+/* What a case runs: the harness floor (bench_nop alone: returns XDP_TX), macswap alone, or the
+ * wrapper in front of nothing (bench_nop), of macswap or of the balancer. */
+enum bench_prog { P_MACSWAP, P_WRAP_NOP, P_WRAP_MACSWAP, P_WRAP_LB, P_NOP };
 
 /* What the benchmarks load, and lb0: test-run frames come in on it. */
 struct bench_progs {
@@ -102,19 +101,20 @@ int bench_pin_cpu(int *cpu);
 /* The backend (1..BENCH_NBACKENDS) a frame's destination MAC names, 0 if none. */
 int bench_backend_of(const uint8_t mac[6]);
 
-/* How many of the known clients BENCH_MANY_PREFIX + base + i (i < n) find their sticky bucket
- * full in farm (more than LB_STICKY_WAYS sources hash to it) and so stay on Maglev; computed
- * with the dataplane's own hash over buckets (a power of two). */
-uint32_t bench_many_overflow(uint32_t farm, uint32_t base, uint32_t n, uint32_t buckets);
-/* The line of a warm-up's note that says how many of the BENCH_MANY_N known clients from
- * base on stay on Maglev in BENCH_FARM6 with LB_STICKY_BUCKETS buckets. */
-void bench_many_note(uint32_t base);
-
 /* Sort v[0..n) and give its minimum and median. */
 void bench_min_median(double *v, int n, double *min, double *med);
 
 /* A report's target cell: "-" without a target (0), else whether value is at most (or, for a
  * rate, at least) target: "<= 3x ok", ">= 0.7x MISSED". */
 void bench_target(char *buf, size_t len, double target, bool at_most, double value);
+
+/* --- for the live-frame benchmarks (bench_rig.c, bench_rig_backends.c) --- */
+
+/* CLOCK_MONOTONIC in seconds. */
+double bench_now_s(void);
+/* The CPU's ticks busy and in softirq so far (/proc/stat); 0 and 0 if unreadable. */
+void bench_cpu_ticks(int cpu, uint64_t *busy, uint64_t *soft);
+/* Frames the balancer forwarded (XDP_TX and redirect) in verdict counters v. */
+uint64_t bench_forwarded(const struct lb_counter v[LB_R_MAX]);
 
 #endif /* LIMPET_BENCH_COMMON_H */

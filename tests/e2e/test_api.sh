@@ -308,7 +308,9 @@ metrics_check() {
 	        check(m is not None and (m == v if r == "tx" else m <= v), where + "verdict %s: "
 	              "/metrics %r, then /stats %r" % (r, m, v))
 	    for k, name in (("entries", "limpet_sticky_entries"),
-	                    ("capacity", "limpet_sticky_capacity")):
+	                    ("capacity", "limpet_sticky_capacity"),
+	                    ("rated", "limpet_sticky_rated_sources"),
+	                    ("full", "limpet_sticky_full_total")):
 	        m = get(s, name)
 	        check(m == stats["sticky"][k], where + "sticky %s: /metrics %r, /stats %r"
 	              % (k, m, stats["sticky"][k]))

@@ -37,7 +37,7 @@ expected() {
 		printf '%s\n' ./etc/default/limpet ./lib/systemd/system/limpetd.service \
 			./usr/bin/limpetctl ./usr/sbin/limpetd ./usr/sbin/limpet-backend \
 			./usr/lib/limpet/decap.bpf.o ./usr/lib/limpet/pass.bpf.o
-		for f in "$root"/examples/*; do echo "./usr/share/doc/limpet/examples/${f##*/}"; done
+		(cd "$root" && find examples -type f) | sed 's|^|./usr/share/doc/limpet/|'
 		for f in "$root"/man/*.8; do [ -e "$f" ] && echo "./usr/share/man/man8/${f##*/}"; done
 		for f in "$root"/man/*.5; do [ -e "$f" ] && echo "./usr/share/man/man5/${f##*/}"; done
 	} | LC_ALL=C sort

@@ -257,6 +257,8 @@ t_sigterm_clean() {
 # meta: the pinned meta record as bpftool shows it (raw bytes in .value)
 meta() { in_lb bpftool -j map lookup pinned "$pins/meta" key 0 0 0 0; }
 meta_abi() { meta | jq .formatted.value.abi_version; }
+# the version this build's limpetd writes
+abi=$(awk '$2 == "LB_ABI_VERSION" { print $3 }' "$root/include/limpet/abi.h")
 
 t_abi_refused() {
 	local before out rc rest
@@ -276,7 +278,7 @@ t_abi_refused() {
 	out=$(cat "$LIMPETD_LOG")
 	echo "# $(grep 'cannot adopt' <<<"$out" | sed 's/^error: //')"
 	[ "$rc" -eq 1 ] || why+="exit $rc (want 1). "
-	[[ $out == *"ABI version is 99, this limpetd's is 1"* ]] ||
+	[[ $out == *"ABI version is 99, this limpetd's is $abi"* ]] ||
 		why+="the mismatch is not named. "
 	[[ $out == *--replace-dataplane* ]] || why+="--replace-dataplane is not named. "
 	[ "$(prog_id)" = "$before" ] || why+="XDP program changed: $before -> '$(prog_id)'. "
@@ -296,7 +298,7 @@ t_abi_replaced() {
 	adopted false || why+="status: dataplane.adopted is not false. "
 	[ -n "$(prog_id)" ] && [ "$(prog_id)" != "$before" ] ||
 		why+="XDP program $before -> '$(prog_id)' (want a new one). "
-	[ "$(meta_abi)" = 1 ] || why+="meta says ABI '$(meta_abi)', want 1. "
+	[ "$(meta_abi)" = "$abi" ] || why+="meta says ABI '$(meta_abi)', want $abi. "
 	[ "$(api GET stats | jq .sticky.entries)" -eq 0 ] || why+="sticky table not fresh. "
 	run_clients "$work/d7.txt" http 198.18.100.1 101 300 3
 	[ "$(unanswered "$work/d7.txt")" -eq 0 ] ||

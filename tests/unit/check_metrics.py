@@ -5,7 +5,8 @@
 usage: check_metrics.py [--exact] [--family NAME=TYPE]... [--sample 'NAME{LABELS} VALUE']...
 
 Always: the text parses; families are not split or repeated; each has HELP text and a TYPE of
-counter or gauge; counter samples end in _total; no series appears twice. --family: the family
+counter, gauge or histogram; counter samples end in _total; a histogram's buckets grow with le
+and end with le="+Inf" equal to its _count; no series appears twice. --family: the family
 exists with that type (NAME as written, counters with their _total). --sample: a series with
 exactly these labels and this value exists. --exact: the text has the --family families only.
 Problems go to stderr, one a line; the exit status is 1 if there was any.
@@ -24,6 +25,25 @@ def family_name(name, families):
     if name.endswith("_total") and name[: -len("_total")] in families:
         return name[: -len("_total")]
     return None
+
+
+def histogram_problems(f):
+    """Per series (labels but le): cumulative buckets, the last +Inf, equal to _count."""
+    buckets, counts, problems = {}, {}, []
+    for s in f.samples:
+        rest = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
+        if s.name == f.name + "_bucket":
+            buckets.setdefault(rest, []).append((float(s.labels["le"]), s.value))
+        elif s.name == f.name + "_count":
+            counts[rest] = s.value
+    for rest, b in buckets.items():
+        if [le for le, _ in b] != sorted(le for le, _ in b) or b[-1][0] != math.inf:
+            problems.append(f"histogram {f.name}{dict(rest)}: buckets not ending in +Inf")
+        if any(b[i][1] > b[i + 1][1] for i in range(len(b) - 1)):
+            problems.append(f"histogram {f.name}{dict(rest)}: buckets not cumulative")
+        if counts.get(rest) != b[-1][1]:
+            problems.append(f"histogram {f.name}{dict(rest)}: +Inf bucket is not _count")
+    return problems
 
 
 def main():
@@ -45,8 +65,10 @@ def main():
         if f.name in families:
             problems.append(f"family {f.name} appears twice (split or repeated)")
         families[f.name] = f
-        if f.type not in ("counter", "gauge"):
-            problems.append(f"family {f.name}: type {f.type}, want counter or gauge")
+        if f.type not in ("counter", "gauge", "histogram"):
+            problems.append(f"family {f.name}: type {f.type}, want counter, gauge or histogram")
+        if f.type == "histogram":
+            problems += histogram_problems(f)
         if not f.documentation:
             problems.append(f"family {f.name}: no HELP text")
         for s in f.samples:

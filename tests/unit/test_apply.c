@@ -1006,6 +1006,57 @@ static void test_adopted_farm_no_record_names_is_removed(void **state)
 	dataplane_unpin(pin_dir);
 }
 
+/* An http frontend is a VIP key that passes its packets up to the L7 proxy (pass_l7), after
+ * its allowedSource and counted on its frontend; its farm takes no dataplane slot. */
+static void test_http_frontend_passes_up_after_its_acl_and_keeps_its_slot(void **state)
+{
+	static const char http[] =
+		"{'serviceName': 'apply', 'tcp': {'frontend': [{'frontendId': 1, 'address':"
+		" '198.18.100.1', 'port': '80', 'defaultFarmId': 1}],"
+		" 'farm': [{'farmId': 1, 'server': [{'serverId': 1, 'address': '198.18.1.11'}]}]},"
+		" 'http': {'frontend': [{'frontendId': 1, 'address': '198.18.100.1', 'port':"
+		" '8080-8081', 'defaultFarmId': 1, 'allowedSource': ['198.18.200.0/24']},"
+		" {'frontendId': 2, 'address': '198.18.100.9', 'port': '80', 'defaultFarmId': 1,"
+		" 'disabled': true}],"
+		" 'farm': [{'farmId': 1, 'stickiness': 'cookie', 'server': [{'serverId': 1,"
+		" 'address': '198.18.1.12'}]}]}}";
+	struct apply_counts c;
+	uint64_t before;
+	char why[256];
+	int slot, n;
+
+	(void)state;
+	apply_ok("tcp and http", http, &c);
+	expect_num(c.farms, 2, "counts.farms (tcp 1, http 1)");
+	expect_num(c.servers, 2, "counts.servers");
+	expect_num(c.eligible, 2, "counts.eligible");
+	expect_num(c.frontends, 3, "counts.frontends (tcp 1, http 1 and 2)");
+	expect_num(c.vip_keys, 1 + 2, "counts.vip_keys (tcp 80; http 8080-8081)");
+	expect_num(applier_farm_slot(fx->ap, CFG_HTTP, 1), -1, "the http farm's slot");
+	slot = applier_frontend_slot(fx->ap, CFG_HTTP, 1);
+	if (slot < 0)
+		fail_msg("http frontend 1: expected a frontend slot, got none");
+	before = vip_packets(slot);
+	expect(LB_R_TX, "198.18.100.1", IPPROTO_TCP, 80, "the tcp frontend on the same VIP");
+	expect(LB_R_L7, "198.18.100.1", IPPROTO_TCP, 8080, "http port: up to the L7 proxy");
+	expect(LB_R_L7, "198.18.100.1", IPPROTO_TCP, 8081, "http range end");
+	expect(LB_R_NOT_VIP, "198.18.100.1", IPPROTO_UDP, 8080, "udp to an http port");
+	expect_from(LB_R_ACL, "198.18.201.7", "198.18.100.1", IPPROTO_TCP, 8080,
+		    "source outside the http frontend's allowedSource");
+	expect(LB_R_NOT_VIP, "198.18.100.9", IPPROTO_TCP, 80, "disabled http frontend");
+	expect_num(vip_packets(slot), before + 3, "http frontend packets (ACL drop included)");
+
+	/* the slot record names it as http: an adopting limpetd gives it the same slot */
+	pin_and_die();
+	n = adopt(why);
+	if (n != 1)
+		fail_msg("adopting: expected 1 farm, got %d (%s)", n, why);
+	expect_num(applier_frontend_slot(fx->ap, CFG_HTTP, 1), slot, "adopted http frontend slot");
+	expect_num(applier_frontend_slot(fx->ap, CFG_TCP, 1) == slot, 0,
+		   "tcp frontend 1 in another slot than http frontend 1");
+	dataplane_unpin(pin_dir);
+}
+
 static void test_adopting_another_abi_is_refused(void **state)
 {
 	struct lb_meta m;
@@ -1043,6 +1094,7 @@ int main(void)
 		T(test_reapply_without_a_farm_removes_its_vips_and_deletes_it),
 		T(test_allowed_source_filters_and_removing_the_list_lifts_it),
 		T(test_allowed_source_of_a_removed_frontend_is_pruned),
+		T(test_http_frontend_passes_up_after_its_acl_and_keeps_its_slot),
 		T(test_farm_slots_are_lowest_free_in_config_order_tcp_then_udp),
 		T(test_all_servers_inactive_drops_no_server),
 		T(test_backup_takes_traffic_only_without_an_active_primary),

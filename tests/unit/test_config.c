@@ -392,12 +392,52 @@ static const struct bad_case bad_cases[] = {
 	  { "=tcp.farm[0].probe.timeout: 3 s is longer than the interval (2 s)",
 	    "=tcp.farm[1].probe.timeout: 31 s is longer than the interval (30 s)",
 	    "=tcp.farm[2].probe.interval: 0 is out of range 1..3600" } },
-	{ "http frontend and farm refused",
+	{ "http farms refuse forwarding; their maglevTableSize is checked as on tcp",
+	  "{'serviceName': 'demo', 'http': {'frontend': [" FE1 "], 'farm': [{'farmId': 1,"
+	  " 'forwarding': 'dsr', 'stickinessTimeout': 60, 'maglevTableSize': 250}]}}", 2,
+	  { "=http.farm[0].forwarding: not used by http farms: the L7 proxy opens its own "
+	    "connections to the servers (dsr and ipip are the XDP path's)",
+	    "=http.farm[0].maglevTableSize: 250 is not a prime" } },
+	{ "cookieName: only with cookie stickiness, and a token",
+	  "{'serviceName': 'demo', 'http': {'frontend': [" FE1 "], 'farm': [{'farmId': 1,"
+	  " 'stickiness': 'sourceIp', 'cookieName': 'SRV'}, {'farmId': 2, 'stickiness': 'cookie',"
+	  " 'cookieName': 'a=b'}, {'farmId': 3, 'stickiness': 'cookie', 'cookieName': ''}]}}", 3,
+	  { "=http.farm[0].cookieName: only meaningful with cookie stickiness",
+	    "=http.farm[1].cookieName: \"a=b\" is not a cookie name (1..64 token characters)",
+	    "=http.farm[2].cookieName: \"\" is not a cookie name (1..64 token characters)" } },
+	{ "tlsTerminated: http frontends only",
+	  "{'serviceName': 'demo', 'tcp': {'frontend': [{'frontendId': 1, 'address':"
+	  " '198.18.100.1', 'port': '80', 'defaultFarmId': 1, 'tlsTerminated': true}],"
+	  " 'farm': [{'farmId': 1}]}, 'udp': {'frontend': [{'frontendId': 1, 'address':"
+	  " '198.18.100.1', 'port': '80', 'defaultFarmId': 1, 'tlsTerminated': 1}],"
+	  " 'farm': [{'farmId': 1}]}}", 2,
+	  { "=tcp.frontend[0].tlsTerminated: only meaningful for an http frontend (the L7 "
+	    "proxy's X-Forwarded-Proto and Secure cookie); the XDP path does not read the payload",
+	    "=udp.frontend[0].tlsTerminated: expected a boolean, got an integer" } },
+	{ "an http and a tcp frontend share an (address, port): both are TCP",
+	  "{'serviceName': 'demo', 'tcp': {'frontend': [{'frontendId': 1, 'address':"
+	  " '198.18.100.1', 'port': '80-90', 'defaultFarmId': 1}], 'farm': [{'farmId': 1}]},"
+	  " 'http': {'frontend': [{'frontendId': 1, 'address': '198.18.100.1', 'port': '443,85',"
+	  " 'defaultFarmId': 1}], 'farm': [{'farmId': 1}]}}", 1,
+	  { "=http.frontend[0].port: 198.18.100.1 port 85/tcp is already claimed by "
+	    "tcp.frontend[0] (frontendId 1)" } },
+	{ "more http ports than the L7 proxy listens on",
 	  "{'serviceName': 'demo', 'http': {'frontend': [{'frontendId': 1, 'address':"
-	  " '198.18.100.1', 'port': '80', 'defaultFarmId': 1}], 'farm': [{'farmId': 1,"
-	  " 'balance': 'leastconn', 'stickiness': 'cookie', 'cookieName': 'LB'}]}}", 2,
-	  { "=http.frontend[0]: the http layer (L7 proxy) is not available in this version",
-	    "=http.farm[0]: the http layer (L7 proxy) is not available in this version" } },
+	  " '198.18.100.1', 'port': '1-1000', 'defaultFarmId': 1}, {'frontendId': 2, 'address':"
+	  " '198.18.100.2', 'port': '1-25', 'defaultFarmId': 1, 'disabled': true}],"
+	  " 'farm': [{'farmId': 1}]}}", 1,
+	  { "=http.frontend[1].port: brings the ports of http frontends to 1025: at most 1024 in "
+	    "all (CFG_HTTP_PORTS_MAX; the L7 proxy listens on each)" } },
+	{ "http: dangling defaultFarmId, bad proxyProtocolVersion, duplicate ids",
+	  "{'serviceName': 'demo', 'http': {'frontend': [{'frontendId': 1, 'address':"
+	  " '198.18.100.1', 'port': '80', 'defaultFarmId': 2}], 'farm': [{'farmId': 1,"
+	  " 'server': [{'serverId': 1, 'address': '198.18.1.11', 'proxyProtocolVersion': 'v3'},"
+	  " {'serverId': 1, 'address': '198.18.1.12'}]}, {'farmId': 1}]}}", 4,
+	  { "=http.frontend[0].defaultFarmId: no farm 2 in http",
+	    "=http.farm[0].server[0].proxyProtocolVersion: \"v3\" is not one of v1|v2",
+	    "=http.farm[0].server[1].serverId: duplicate serverId 1 (http.farm[0].server[0] has "
+	    "it too)",
+	    "=http.farm[1].farmId: duplicate farmId 1 (http.farm[0] has it too)" } },
 	{ "bad hashSeed: not hex",
 	  "{'serviceName': 'demo', 'hashSeed': 'xyz'}", 1,
 	  { "=hashSeed: \"xyz\" is not 16 hex digits" } },
@@ -817,6 +857,7 @@ static void frontend_equal(const struct cfg_frontend *a, const struct cfg_fronte
 		assert_num(b->allowed[i].len, a->allowed[i].len, "allowedSource length");
 	}
 	assert_num(b->disabled, a->disabled, "disabled");
+	assert_num(b->tls_terminated, a->tls_terminated, "tlsTerminated");
 }
 
 static void config_equal(const struct config *a, const struct config *b)
@@ -864,7 +905,20 @@ static const char rich[] =
 	"   'defaultFarmId': 3}],"
 	"  'farm': [{'farmId': 3, 'stickiness': 'null',"
 	"   'probe': {'type': 'tcp', 'interval': 3600, 'timeout': 3600},"
-	"   'server': [{'serverId': 2, 'address': '198.18.1.12', 'port': 80}]}]}}";
+	"   'server': [{'serverId': 2, 'address': '198.18.1.12', 'port': 80}]}]},"
+	" 'http': {'frontend': [{'frontendId': 1, 'address': '198.18.100.1', 'port': '8080,8443',"
+	"   'defaultFarmId': 5, 'allowedSource': ['198.18.0.0/15'], 'tlsTerminated': true},"
+	"  {'frontendId': 2, 'address': '2001:db8::1', 'port': '8080', 'defaultFarmId': 6,"
+	"   'tlsTerminated': false, 'disabled': true}],"
+	"  'farm': [{'farmId': 5, 'port': 8000, 'balance': 'leastconn', 'stickiness': 'cookie',"
+	"   'cookieName': 'SRVID', 'probe': {'type': 'http', 'url': '/'},"
+	"   'server': [{'serverId': 1, 'address': '2001:db8:1::11', 'cookie': 'opaque',"
+	"     'proxyProtocolVersion': 'v2'},"
+	"    {'serverId': 2, 'address': '198.18.1.12', 'port': 9000,"
+	"     'proxyProtocolVersion': 'v1', 'backup': true}]},"
+	"   {'farmId': 6, 'balance': 'uri', 'stickiness': 'sourceIp', 'stickinessTimeout': 90,"
+	"    'maglevTableSize': 13},"
+	"   {'farmId': 7, 'balance': 'first'}]}}";
 
 static void test_round_trip_gives_an_equal_config(void **state)
 {
@@ -941,9 +995,43 @@ static void test_canonical_document_spells_effective_values(void **state)
 	assert_null(json_object_get(srv, "cookie"));
 	assert_null(json_object_get(srv, "ssl"));
 	assert_null(json_object_get(fe1, "ssl"));
-	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "http"), "frontend")),
-			 0);
+	/* tlsTerminated is an http frontend's field, forwarding a tcp/udp farm's */
+	assert_null(json_object_get(fe1, "tlsTerminated"));
+	fe1 = json_array_get(json_object_get(json_object_get(j, "http"), "frontend"), 1);
+	assert_true(json_is_false(json_object_get(fe1, "tlsTerminated")));
+	farm1 = json_array_get(json_object_get(json_object_get(j, "http"), "farm"), 0);
+	assert_null(json_object_get(farm1, "forwarding"));
+	assert_str(json_string_value(json_object_get(farm1, "cookieName")), "SRVID", "cookieName");
+	srv = json_array_get(json_object_get(farm1, "server"), 0);
+	assert_null(json_object_get(srv, "cookie"));
 	json_decref(j);
+	config_free(c);
+}
+
+static void test_http_layer_with_its_defaults(void **state)
+{
+	struct config *c = parse_ok(
+		"{'serviceName': 'web', 'tcp': {'frontend': [{'frontendId': 1, 'address':"
+		" '198.18.100.1', 'port': '443', 'defaultFarmId': 1}], 'farm': [{'farmId': 1}]},"
+		" 'http': {'frontend': [{'frontendId': 1, 'address': '198.18.100.1', 'port': '80',"
+		" 'defaultFarmId': 1}, {'frontendId': 2, 'address': '198.18.100.1', 'port': '443',"
+		" 'defaultFarmId': 1, 'disabled': true}],"
+		" 'farm': [{'farmId': 1, 'stickiness': 'cookie', 'server': ["
+		" {'serverId': 1, 'address': '2001:db8:1::11', 'port': 8080}]}]}}");
+	const struct cfg_frontend *fe = &c->layer[CFG_HTTP].frontends[0];
+	const struct cfg_farm *f = config_find_farm(c, CFG_HTTP, 1);
+
+	(void)state;
+	assert_num(fe->tls_terminated, false, "tlsTerminated (default)");
+	assert_num(c->layer[CFG_HTTP].frontends[1].disabled, true,
+		   "a disabled http frontend may share a tcp frontend's (address, port)");
+	assert_non_null(f);
+	assert_num(f->balance, BAL_ROUNDROBIN, "balance (default)");
+	assert_num(f->stickiness, STICK_COOKIE, "stickiness");
+	assert_str(f->cookie_name, NULL, "cookieName (NULL: L7_COOKIE_NAME_DEFAULT)");
+	assert_num(f->servers[0].addr.family, LB_V6,
+		   "an IPv6 server behind an IPv4 http frontend (the proxy connects itself)");
+	assert_num(f->servers[0].port, 8080, "server port");
 	config_free(c);
 }
 
@@ -1138,6 +1226,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_are_applied),
 		cmocka_unit_test(test_round_trip_gives_an_equal_config),
 		cmocka_unit_test(test_canonical_document_spells_effective_values),
+		cmocka_unit_test(test_http_layer_with_its_defaults),
 		cmocka_unit_test(test_ipv6_frontend_with_ipv6_servers),
 		cmocka_unit_test(test_port_lists_and_ranges),
 		cmocka_unit_test(test_stickiness_null_three_ways),

@@ -32,7 +32,8 @@ static const char status_json[] =
 
 static const char stats_json[] =
 	"{\"verdicts\": {\"tx\": 10, \"redirect\": 0, \"pass_not_vip\": 3},"
-	" \"sticky\": {\"entries\": 12, \"capacity\": 2621440},"
+	" \"sticky\": {\"entries\": 12, \"capacity\": 2621440, \"rated\": 1887436,"
+	"             \"full\": 3},"
 	" \"connections\": {\"entries\": 7, \"capacity\": 262144},"
 	" \"frontends\": [{\"layer\": \"tcp\", \"frontendId\": 1, \"packets\": 5, \"bytes\": 400},"
 	"                {\"layer\": \"udp\", \"frontendId\": 1, \"packets\": 2, \"bytes\": 120}],"
@@ -129,6 +130,8 @@ static void test_representative(void **state)
 		"--family", "limpet_verdict_packets_total=counter",
 		"--family", "limpet_sticky_entries=gauge",
 		"--family", "limpet_sticky_capacity=gauge",
+		"--family", "limpet_sticky_rated_sources=gauge",
+		"--family", "limpet_sticky_full_total=counter",
 		"--family", "limpet_conn_entries=gauge",
 		"--family", "limpet_conn_capacity=gauge",
 		"--family", "limpet_refresh_total=counter",
@@ -176,6 +179,9 @@ static void test_representative(void **state)
 			  "serverId=\"1\",state=\"checking\"} 1");
 	assert_line(text, "limpet_verdict_packets_total{serviceName=\"demo\",reason=\"tx\"} 10");
 	assert_line(text, "limpet_sticky_capacity{serviceName=\"demo\"} 2621440");
+	assert_line(text, "limpet_sticky_rated_sources{serviceName=\"demo\"} 1887436");
+	assert_line(text, "# TYPE limpet_sticky_full_total counter");
+	assert_line(text, "limpet_sticky_full_total{serviceName=\"demo\"} 3");
 	assert_line(text, "limpet_conn_entries{serviceName=\"demo\"} 7");
 	assert_line(text, "limpet_refresh_total{serviceName=\"demo\",result=\"ok\"} 3");
 	assert_line(text, "limpet_refresh_total{serviceName=\"demo\",result=\"failed\"} 1");
@@ -260,6 +266,80 @@ static void test_refresh_time_with_offset(void **state)
 	free(text);
 }
 
+/* status.announce: one limpet_vip_announced series per VIP, and limpet_draining */
+static void test_announce(void **state)
+{
+	static const char *const families[] = {
+		"--exact",
+		"--family", "limpet_vip_announced=gauge",
+		"--family", "limpet_draining=gauge",
+		"--sample", "limpet_vip_announced{serviceName=\"demo\","
+			    "address=\"2001:2:0:100::1\"} 0",
+		NULL,
+	};
+	char *text = render("{\"serviceName\": \"demo\", \"announce\": {\"table\": 100,"
+			    " \"protocol\": 76, \"draining\": false, \"vips\": ["
+			    " {\"address\": \"198.18.100.1\", \"announced\": true, \"reason\": \"ready\"},"
+			    " {\"address\": \"2001:2:0:100::1\", \"announced\": false,"
+			    "  \"reason\": \"noEligibleServer\"}]}}", "{}");
+
+	(void)state;
+	assert_line(text, "# TYPE limpet_vip_announced gauge");
+	assert_line(text, "limpet_vip_announced{serviceName=\"demo\",address=\"198.18.100.1\"} 1");
+	assert_line(text, "limpet_draining{serviceName=\"demo\"} 0");
+	assert_parser_accepts(text, families);
+	free(text);
+}
+
+/* stats.l7: per-server requests, responses by class, the latency histogram and requests in
+ * flight (labelled like the XDP path's per-server series), connections by side, errors */
+static void test_l7(void **state)
+{
+	static const char *const families[] = {
+		"--exact",
+		"--family", "limpet_l7_requests_total=counter",
+		"--family", "limpet_l7_responses_total=counter",
+		"--family", "limpet_l7_response_seconds=histogram",
+		"--family", "limpet_l7_active_requests=gauge",
+		"--family", "limpet_l7_connections=gauge",
+		"--family", "limpet_l7_errors_total=counter",
+		"--sample", "limpet_l7_response_seconds_bucket{serviceName=\"demo\",layer=\"http\","
+			    "farmId=\"1\",serverId=\"2\",le=\"0.01\"} 3",
+		"--sample", "limpet_l7_response_seconds_count{serviceName=\"demo\",layer=\"http\","
+			    "farmId=\"1\",serverId=\"2\"} 4",
+		"--sample", "limpet_l7_errors_total{serviceName=\"demo\",status=\"502\"} 2",
+		NULL,
+	};
+	char *text = render("{\"serviceName\": \"demo\"}",
+			    "{\"l7\": {\"connections\": {\"client\": 5, \"backend\": 2,"
+			    " \"backendIdle\": 1},"
+			    " \"farm\": [{\"farmId\": 1, \"server\": [{\"serverId\": 2,"
+			    "  \"requests\": 4, \"active\": 1, \"responses\": {\"1xx\": 0,"
+			    "  \"2xx\": 3, \"3xx\": 0, \"4xx\": 0, \"5xx\": 1, \"other\": 0},"
+			    "  \"latency\": {\"le\": [0.001, 0.01, 1], \"count\": [1, 3, 4],"
+			    "  \"sum\": 0.25, \"total\": 4}}]}],"
+			    " \"errors\": {\"400\": 0, \"502\": 2, \"503\": 1}}}");
+
+	(void)state;
+	assert_line(text, "# TYPE limpet_l7_response_seconds histogram");
+	assert_line(text, "limpet_l7_requests_total{serviceName=\"demo\",layer=\"http\","
+			  "farmId=\"1\",serverId=\"2\"} 4");
+	assert_line(text, "limpet_l7_responses_total{serviceName=\"demo\",layer=\"http\","
+			  "farmId=\"1\",serverId=\"2\",class=\"5xx\"} 1");
+	assert_line(text, "limpet_l7_response_seconds_bucket{serviceName=\"demo\",layer=\"http\","
+			  "farmId=\"1\",serverId=\"2\",le=\"0.001\"} 1");
+	assert_line(text, "limpet_l7_response_seconds_bucket{serviceName=\"demo\",layer=\"http\","
+			  "farmId=\"1\",serverId=\"2\",le=\"+Inf\"} 4");
+	assert_line(text, "limpet_l7_response_seconds_sum{serviceName=\"demo\",layer=\"http\","
+			  "farmId=\"1\",serverId=\"2\"} 0.25");
+	assert_line(text, "limpet_l7_active_requests{serviceName=\"demo\",layer=\"http\","
+			  "farmId=\"1\",serverId=\"2\"} 1");
+	assert_line(text, "limpet_l7_connections{serviceName=\"demo\",side=\"backendIdle\"} 1");
+	assert_line(text, "limpet_l7_errors_total{serviceName=\"demo\",status=\"503\"} 1");
+	assert_parser_accepts(text, families);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +348,8 @@ int main(void)
 		cmocka_unit_test(test_mistyped_parts),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_refresh_time_with_offset),
+		cmocka_unit_test(test_announce),
+		cmocka_unit_test(test_l7),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

@@ -25,6 +25,8 @@ enum family {
 	M_VERDICTS,
 	M_STICKY,
 	M_STICKY_CAP,
+	M_STICKY_RATED,
+	M_STICKY_FULL,
 	M_CONNS,
 	M_CONNS_CAP,
 	M_REFRESHES,
@@ -32,6 +34,14 @@ enum family {
 	M_REFRESH_TIME,
 	M_PENDING,
 	M_IFACES,
+	M_VIP_ANNOUNCED,
+	M_DRAINING,
+	M_L7_REQUESTS,
+	M_L7_RESPONSES,
+	M_L7_LATENCY,
+	M_L7_ACTIVE,
+	M_L7_CONNS,
+	M_L7_ERRORS,
 	M_MAX
 };
 
@@ -65,6 +75,11 @@ static const struct {
 		       "Live entries in the sticky table (sourceIp stickiness)." },
 	[M_STICKY_CAP] = { "limpet_sticky_capacity", "gauge",
 			   "Entries the sticky table can hold." },
+	[M_STICKY_RATED] = { "limpet_sticky_rated_sources", "gauge",
+			     "Live sources the sticky table records without a hole." },
+	[M_STICKY_FULL] = { "limpet_sticky_full_total", "counter",
+			    "Sources the sticky table could not record (both their buckets full "
+			    "of live clients); they were forwarded by the Maglev ring." },
 	[M_CONNS] = { "limpet_conn_entries", "gauge",
 		      "Entries in the connection table (null stickiness)." },
 	[M_CONNS_CAP] = { "limpet_conn_capacity", "gauge",
@@ -79,6 +94,27 @@ static const struct {
 			"Changes staged and not yet applied by a refresh." },
 	[M_IFACES] = { "limpet_interfaces_attached", "gauge",
 		       "Network interfaces the XDP program is attached to." },
+	[M_VIP_ANNOUNCED] = { "limpet_vip_announced", "gauge",
+			      "1 while the VIP's route is in the announce table (BGP announces it), "
+			      "else 0 (status says why)." },
+	[M_DRAINING] = { "limpet_draining", "gauge",
+			 "1 while the node drains (limpetctl drain: every VIP withdrawn, "
+			 "forwarding kept), else 0." },
+	[M_L7_REQUESTS] = { "limpet_l7_requests_total", "counter",
+			    "HTTP requests the L7 proxy sent to the server." },
+	[M_L7_RESPONSES] = { "limpet_l7_responses_total", "counter",
+			     "HTTP responses from the server, by status class (other: none "
+			     "came)." },
+	[M_L7_LATENCY] = { "limpet_l7_response_seconds", "histogram",
+			   "From a request's last byte sent to the server to its response's "
+			   "headers." },
+	[M_L7_ACTIVE] = { "limpet_l7_active_requests", "gauge",
+			  "HTTP requests in flight to the server." },
+	[M_L7_CONNS] = { "limpet_l7_connections", "gauge",
+			 "Open connections of the L7 proxy: with clients, to servers (busy or "
+			 "idle in the pool)." },
+	[M_L7_ERRORS] = { "limpet_l7_errors_total", "counter",
+			  "Error responses the L7 proxy made itself, by HTTP status." },
 };
 
 struct label {
@@ -107,9 +143,10 @@ static void put_label(FILE *out, const char *sep, const char *name, const char *
 	fputc('"', out);
 }
 
-/* A sample needs its value and every label; the family's header comes before its first. */
-static void sample(struct render *r, enum family f, const struct label *l, size_t n,
-		   const char *value)
+/* A sample needs its value and every label; the family's header comes before its first.
+ * suffix: "" but for a histogram's _bucket, _sum and _count. */
+static void sample_of(struct render *r, enum family f, const char *suffix, const struct label *l,
+		      size_t n, const char *value)
 {
 	const char *sep = "{";
 
@@ -123,7 +160,7 @@ static void sample(struct render *r, enum family f, const struct label *l, size_
 			families[f].name, families[f].type);
 		r->started[f] = true;
 	}
-	fputs(families[f].name, r->out);
+	fprintf(r->out, "%s%s", families[f].name, suffix);
 	if (r->service) {
 		put_label(r->out, sep, "serviceName", r->service);
 		sep = ",";
@@ -131,6 +168,12 @@ static void sample(struct render *r, enum family f, const struct label *l, size_
 	for (size_t i = 0; i < n; i++, sep = ",")
 		put_label(r->out, sep, l[i].name, l[i].value);
 	fprintf(r->out, "%s %s\n", *sep == ',' ? "}" : "", value);
+}
+
+static void sample(struct render *r, enum family f, const struct label *l, size_t n,
+		   const char *value)
+{
+	sample_of(r, f, "", l, n, value);
 }
 
 /* Shortest text that reads back as the same double. */
@@ -324,6 +367,109 @@ static void refresh(struct render *r, const json_t *status)
 		sample(r, M_REFRESH_TIME, NULL, 0, double_text(t, val));
 }
 
+/* status.announce (with --announce-table only): one series per VIP, and the drain switch */
+static void announce(struct render *r, const json_t *a)
+{
+	char val[TEXT_LEN];
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(a, "vips"), i, v) {
+		struct label l = { "address", json_string_value(json_object_get(v, "address")) };
+
+		sample(r, M_VIP_ANNOUNCED, &l, 1, value_text(json_object_get(v, "announced"), val));
+	}
+	sample(r, M_DRAINING, NULL, 0, value_text(json_object_get(a, "draining"), val));
+}
+
+/* --- the L7 proxy: stats.l7 (l7/l7.h, l7_stats) ------------------------------------------- */
+
+/* One series per key of object o, the key as label `name` (response classes, error statuses,
+ * connection sides). */
+static void per_key(struct render *r, enum family f, const json_t *o, struct label *l, size_t n,
+		    const char *name)
+{
+	char val[TEXT_LEN];
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, key, v) {
+		l[n] = (struct label){ name, key };
+		sample(r, f, l, n + 1, value_text(v, val));
+	}
+}
+
+/* The latency histogram of one server: a bucket per finite bound (the counts are cumulative),
+ * +Inf, _sum and _count. */
+static void latency(struct render *r, const json_t *lat, struct label *l, size_t n)
+{
+	const json_t *le = json_object_get(lat, "le"), *count = json_object_get(lat, "count");
+	const json_t *total = json_object_get(lat, "total");
+	char bound[TEXT_LEN], val[TEXT_LEN];
+	const json_t *b;
+	size_t i;
+
+	if (!json_is_integer(total))
+		return;
+	json_array_foreach(le, i, b) {
+		if (!json_is_number(b) || !isfinite(json_number_value(b)))
+			continue;
+		l[n] = (struct label){ "le", double_text(json_number_value(b), bound) };
+		sample_of(r, M_L7_LATENCY, "_bucket", l, n + 1,
+			  value_text(json_array_get(count, i), val));
+	}
+	l[n] = (struct label){ "le", "+Inf" };
+	sample_of(r, M_L7_LATENCY, "_bucket", l, n + 1, value_text(total, val));
+	sample_of(r, M_L7_LATENCY, "_sum", l, n, value_text(json_object_get(lat, "sum"), val));
+	sample_of(r, M_L7_LATENCY, "_count", l, n, value_text(total, val));
+}
+
+/* Each family over every server of stats.l7.farm (one family at a time: families are never
+ * split), with the layer, farmId and serverId labels of the XDP path's per-server series. */
+static void l7_servers(struct render *r, const json_t *farms)
+{
+	static const enum family fams[] = { M_L7_REQUESTS, M_L7_RESPONSES, M_L7_LATENCY,
+					    M_L7_ACTIVE };
+	char farm_id[TEXT_LEN], server_id[TEXT_LEN], val[TEXT_LEN];
+	const json_t *farm, *s;
+	size_t i, j;
+
+	for (size_t k = 0; k < sizeof(fams) / sizeof(fams[0]); k++) {
+		json_array_foreach(farms, i, farm) {
+			const char *fid = label_text(json_object_get(farm, "farmId"), farm_id);
+
+			json_array_foreach(json_object_get(farm, "server"), j, s) {
+				struct label l[4] = {
+					{ "layer", "http" }, { "farmId", fid },
+					{ "serverId", label_text(json_object_get(s, "serverId"),
+								 server_id) },
+				};
+
+				if (fams[k] == M_L7_REQUESTS)
+					sample(r, fams[k], l, 3,
+					       value_text(json_object_get(s, "requests"), val));
+				else if (fams[k] == M_L7_ACTIVE)
+					sample(r, fams[k], l, 3,
+					       value_text(json_object_get(s, "active"), val));
+				else if (fams[k] == M_L7_RESPONSES)
+					per_key(r, fams[k], json_object_get(s, "responses"), l, 3,
+						"class");
+				else
+					latency(r, json_object_get(s, "latency"), l, 3);
+			}
+		}
+	}
+}
+
+static void l7(struct render *r, const json_t *l7)
+{
+	struct label l[1];
+
+	l7_servers(r, json_object_get(l7, "farm"));
+	per_key(r, M_L7_CONNS, json_object_get(l7, "connections"), l, 0, "side");
+	per_key(r, M_L7_ERRORS, json_object_get(l7, "errors"), l, 0, "status");
+}
+
 char *metrics_render(const json_t *status, const json_t *stats)
 {
 	struct render r = { .service = json_string_value(json_object_get(status, "serviceName")) };
@@ -352,6 +498,8 @@ char *metrics_render(const json_t *status, const json_t *stats)
 	verdicts(&r, json_object_get(stats, "verdicts"));
 	gauge(&r, M_STICKY, json_object_get(sticky, "entries"));
 	gauge(&r, M_STICKY_CAP, json_object_get(sticky, "capacity"));
+	gauge(&r, M_STICKY_RATED, json_object_get(sticky, "rated"));
+	gauge(&r, M_STICKY_FULL, json_object_get(sticky, "full"));
 	gauge(&r, M_CONNS, json_object_get(conns, "entries"));
 	gauge(&r, M_CONNS_CAP, json_object_get(conns, "capacity"));
 	refresh(&r, status);
@@ -360,6 +508,8 @@ char *metrics_render(const json_t *status, const json_t *stats)
 		snprintf(val, sizeof(val), "%zu", json_array_size(ifaces));
 		sample(&r, M_IFACES, NULL, 0, val);
 	}
+	announce(&r, json_object_get(status, "announce"));
+	l7(&r, json_object_get(stats, "l7"));
 	/* a failed write (out of memory) shows in the stream's error flag */
 	err = ferror(r.out);
 	err |= fclose(r.out);

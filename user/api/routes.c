@@ -138,8 +138,8 @@ static bool read_only_field(const struct res_ref *ref, const json_t *body, struc
 	for (const char *const *f = service_server_state_fields; *f; f++) {
 		if (!json_object_get(body, *f))
 			continue;
-		api_error(ans, 400, BAD_REQUEST, "%s: read-only (the prober's view of the running "
-			  "server, as GET shows it): leave it out of the body", *f);
+		api_error(ans, 400, BAD_REQUEST, "%s: read-only (the running server's state or "
+			  "cookie, as GET shows it): leave it out of the body", *f);
 		return true;
 	}
 	return false;
@@ -299,6 +299,33 @@ static void do_shutdown(struct service *svc, const struct api_request *rq,
 	ok(ans, json_pack("{s:b, s:b}", "stopping", 1, "keepDataplane", keep));
 }
 
+/* POST drain / undrain: the VIPs' announcement state after the change. */
+static void do_drain(struct service *svc, const struct api_request *rq, struct api_answer *ans,
+		     bool drain)
+{
+	json_t *st;
+	int err;
+
+	if (strcmp(rq->method, "POST")) {
+		not_allowed(ans, "POST", rq->method);
+		return;
+	}
+	err = service_drain(svc, drain);
+	if (err == -ENOTSUP) {
+		api_error(ans, 400, BAD_REQUEST, "this limpetd announces no VIP (start it with "
+			  "--announce-table N)");
+		return;
+	}
+	if (err) {
+		api_error(ans, 500, INTERNAL, "%s: a route could not be changed: %s (limpetd tries "
+			  "again every second)", drain ? "drain" : "undrain", strerror(-err));
+		return;
+	}
+	st = service_status(svc);
+	ok(ans, json_incref(json_object_get(st, "announce")));
+	json_decref(st);
+}
+
 /* Read-only service paths: GET only. */
 static bool read_only(const struct api_request *rq, struct api_answer *ans)
 {
@@ -335,6 +362,8 @@ static void do_service(struct service *svc, const char *rest, const struct api_r
 			ok(ans, service_stats(svc));
 	} else if (!strcmp(rest, "shutdown")) {
 		do_shutdown(svc, rq, ans);
+	} else if (!strcmp(rest, "drain") || !strcmp(rest, "undrain")) {
+		do_drain(svc, rq, ans, !strcmp(rest, "drain"));
 	} else if (!res_parse(rest, &ref)) {
 		do_resource(svc, rq, &ref, ans);
 	} else {

@@ -39,6 +39,11 @@ struct applier {
 };
 
 static const enum cfg_layer xdp_layers[] = { CFG_TCP, CFG_UDP };
+/* Layers with frontends in the vips map: http frontends are VIP keys too (LB_VIP_F_L7: the
+ * program applies their allowedSource, counts them and passes them up to the L7 proxy), but
+ * their farms are the proxy's, not the dataplane's. */
+static const enum cfg_layer vip_layers[] = { CFG_TCP, CFG_UDP, CFG_HTTP };
+#define NLAYERS(a)	(sizeof(a) / sizeof((a)[0]))
 
 int applier_new(struct applier **out)
 {
@@ -139,6 +144,17 @@ bool farm_primary_up(const struct applier *ap, enum cfg_layer l, const struct cf
 	return false;
 }
 
+bool http_server_eligible(void *arg, const struct cfg_farm *f, const struct cfg_server *s)
+{
+	struct http_eligibility *e = arg;
+
+	if (e->farm != f) {
+		e->farm = f;
+		e->primary_up = farm_primary_up(e->ap, CFG_HTTP, f);
+	}
+	return server_eligible(e->ap, CFG_HTTP, f, s, e->primary_up);
+}
+
 /* Down by its probe alone: its established connections stay, unless it asked otherwise. */
 static bool keeps_flows(const struct applier *ap, enum cfg_layer l, const struct cfg_farm *f,
 			const struct cfg_server *s)
@@ -198,16 +214,31 @@ static int farms_push(const struct applier *ap, const struct slots *sl, struct d
 	int err = 0, cerr;
 
 	dataplane_batch_begin(dp);
-	for (size_t li = 0; li < 2 && !err; li++) {
+	for (size_t li = 0; li < NLAYERS(xdp_layers) && !err; li++) {
 		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
 
 		for (size_t i = 0; i < lc->nfarms && !err; i++)
 			err = farm_push(ap, sl, dp, cfg, xdp_layers[li], &lc->farms[i], c);
 		c->farms += lc->nfarms;
-		c->frontends += lc->nfrontends;
 	}
 	cerr = dataplane_batch_commit(dp);
 	return err ?: cerr;
+}
+
+/* The http layer's farms are the L7 proxy's, not the dataplane's: counted all the same. */
+static void count_http(const struct applier *ap, const struct config *cfg,
+		       struct apply_counts *c)
+{
+	const struct cfg_layer_cfg *lc = &cfg->layer[CFG_HTTP];
+	struct http_eligibility el = { .ap = ap };
+
+	c->farms += lc->nfarms;
+	for (size_t i = 0; i < lc->nfarms; i++) {
+		c->servers += lc->farms[i].nservers;
+		for (size_t j = 0; j < lc->farms[i].nservers; j++)
+			c->eligible += http_server_eligible(&el, &lc->farms[i],
+							    &lc->farms[i].servers[j]);
+	}
 }
 
 /* Non-first fragments carry no port: they can follow a VIP address only where every
@@ -234,8 +265,8 @@ static int compile_frontends(const struct slots *sl, const struct config *cfg,
 {
 	size_t nv = 0, na = 0;
 
-	for (size_t li = 0; li < 2; li++) {
-		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
+	for (size_t li = 0; li < NLAYERS(vip_layers); li++) {
+		const struct cfg_layer_cfg *lc = &cfg->layer[vip_layers[li]];
 
 		for (size_t i = 0; i < lc->nfrontends; i++) {
 			nv += lc->frontends[i].ports.n;
@@ -246,14 +277,18 @@ static int compile_frontends(const struct slots *sl, const struct config *cfg,
 	out->acls = calloc(na ? na : 1, sizeof(*out->acls));
 	if (!out->vips || !out->acls)
 		return -ENOMEM;
-	for (size_t li = 0; li < 2; li++) {
-		enum cfg_layer l = xdp_layers[li];
+	for (size_t li = 0; li < NLAYERS(vip_layers); li++) {
+		enum cfg_layer l = vip_layers[li];
 		const struct cfg_layer_cfg *lc = &cfg->layer[l];
 
 		for (size_t i = 0; i < lc->nfrontends; i++) {
 			const struct cfg_frontend *fe = &lc->frontends[i];
 			uint32_t slot = slot_find(sl->frontend, LB_FRONTENDS_MAX, l, fe->id);
-			bool frag = frag_key_ok(cfg, l, fe);
+			bool l7 = l == CFG_HTTP;
+			/* the kernel reassembles an http VIP's fragments for the proxy */
+			bool frag = !l7 && frag_key_ok(cfg, l, fe);
+			/* the program never reads an L7 VIP's farm: slot 0 stands in */
+			int farm = l7 ? 0 : slot_find(sl->farm, LB_FARMS_MAX, l, fe->default_farm);
 
 			if (fe->disabled)
 				continue;
@@ -265,9 +300,10 @@ static int compile_frontends(const struct slots *sl, const struct config *cfg,
 					.proto = l == CFG_UDP ? IPPROTO_UDP : IPPROTO_TCP,
 					.port_lo = fe->ports.range[p].lo,
 					.port_hi = fe->ports.range[p].hi,
-					.farm = slot_find(sl->farm, LB_FARMS_MAX, l, fe->default_farm),
+					.farm = farm,
 					.frontend = slot,
-					.flags = fe->nallowed ? LB_VIP_F_ACL : 0,
+					.flags = (fe->nallowed ? LB_VIP_F_ACL : 0) |
+						 (l7 ? LB_VIP_F_L7 : 0),
 					.frag_key = frag,
 				};
 				memcpy(v->addr, fe->addr.addr, sizeof(v->addr));
@@ -289,10 +325,10 @@ static int owners_of(const struct config *cfg, bool farms, struct slot_owner *ou
 		     size_t *n)
 {
 	*n = 0;
-	for (size_t li = 0; li < 2; li++) {
-		enum cfg_layer l = xdp_layers[li];
+	for (size_t li = 0; li < NLAYERS(vip_layers); li++) {
+		enum cfg_layer l = vip_layers[li];
 		const struct cfg_layer_cfg *lc = &cfg->layer[l];
-		size_t cnt = farms ? lc->nfarms : lc->nfrontends;
+		size_t cnt = l == CFG_HTTP && farms ? 0 : farms ? lc->nfarms : lc->nfrontends;
 
 		for (size_t i = 0; i < cnt; i++) {
 			if (*n == max)
@@ -317,23 +353,32 @@ static int farm_del(struct dataplane *dp, uint32_t slot)
 /* A slot's owner as the dataplane records it, for a limpetd that adopts it (applier_adopt). */
 static struct lb_owner owner_record(const struct slot_owner *o)
 {
+	static const uint8_t proto[CFG_LAYERS] = {
+		[CFG_TCP] = IPPROTO_TCP, [CFG_UDP] = IPPROTO_UDP, [CFG_HTTP] = LB_OWNER_HTTP,
+	};
+
 	if (!o->used)
 		return (struct lb_owner){ 0 };
-	return (struct lb_owner){ .id = o->id,
-				  .proto = o->layer == CFG_UDP ? IPPROTO_UDP : IPPROTO_TCP };
+	return (struct lb_owner){ .id = o->id, .proto = proto[o->layer] };
 }
 
 /* An owner from the dataplane's record: -EPROTO for a layer limpet does not put there. */
 static int owner_recorded(const struct lb_owner *o, struct slot_owner *out)
 {
+	enum cfg_layer l;
+
 	*out = (struct slot_owner){ 0 };
 	if (!o->proto)
 		return 0;
-	if (o->proto != IPPROTO_TCP && o->proto != IPPROTO_UDP)
+	if (o->proto == IPPROTO_TCP)
+		l = CFG_TCP;
+	else if (o->proto == IPPROTO_UDP)
+		l = CFG_UDP;
+	else if (o->proto == LB_OWNER_HTTP)
+		l = CFG_HTTP;
+	else
 		return -EPROTO;
-	*out = (struct slot_owner){
-		.used = true, .layer = o->proto == IPPROTO_UDP ? CFG_UDP : CFG_TCP, .id = o->id,
-	};
+	*out = (struct slot_owner){ .used = true, .layer = l, .id = o->id };
 	return 0;
 }
 
@@ -381,6 +426,9 @@ static int apply_once(struct applier *ap, struct dataplane *dp, const struct con
 	for (int s = 0; s < LB_FARMS_MAX && !err; s++)
 		if (cur[s].used && !next->farm[s].used)
 			err = farm_del(dp, s);
+	for (size_t li = 0; li < NLAYERS(vip_layers); li++)
+		c->frontends += cfg->layer[vip_layers[li]].nfrontends;
+	count_http(ap, cfg, c);
 	for (size_t i = 0; i < comp.nvips; i++)
 		c->vip_keys += comp.vips[i].port_hi - comp.vips[i].port_lo + 1;
 	c->acl = comp.nacls;
@@ -462,7 +510,7 @@ bool applier_adopted_down(const struct applier *ap, const struct dataplane *dp,
 void config_for_each_server(const struct config *cfg,
 			    void (*fn)(const struct cfg_server *s, void *arg), void *arg)
 {
-	for (size_t li = 0; li < 2; li++) {
+	for (size_t li = 0; li < NLAYERS(xdp_layers); li++) {
 		const struct cfg_layer_cfg *lc = &cfg->layer[xdp_layers[li]];
 
 		for (size_t i = 0; i < lc->nfarms; i++)

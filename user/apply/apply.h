@@ -17,6 +17,7 @@
 
 struct applier;
 
+/* Of every layer: the http layer's farms and servers are the L7 proxy's, counted too. */
 struct apply_counts {
 	size_t farms, servers, eligible, frontends, vip_keys, acl;
 };
@@ -63,8 +64,21 @@ static inline bool server_eligible(const struct applier *ap, enum cfg_layer l,
 	return server_up(ap, l, f->id, s) && s->backup != primary_up;
 }
 
-/* The dataplane slot of a farm or frontend of the applied config, or -1 (not applied, or
- * not of an XDP layer). */
+/*
+ * The same eligibility for the servers of the http layer, as the L7 proxy asks it
+ * (l7_eligible_fn of l7/l7.h): arg is a struct http_eligibility, which keeps the primary_up
+ * of the farm last asked about (the proxy asks server after server).
+ */
+struct http_eligibility {
+	const struct applier *ap;
+	const struct cfg_farm *farm;	/* NULL: none asked yet */
+	bool primary_up;
+};
+bool http_server_eligible(void *arg, const struct cfg_farm *f, const struct cfg_server *s);
+
+/* The dataplane slot of a farm or frontend of the applied config, or -1 (not applied; an
+ * http farm, which is the L7 proxy's: http frontends do have a slot, for their counters and
+ * allowedSource). */
 int applier_farm_slot(const struct applier *ap, enum cfg_layer l, uint32_t id);
 int applier_frontend_slot(const struct applier *ap, enum cfg_layer l, uint32_t id);
 

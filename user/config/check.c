@@ -14,7 +14,6 @@
 #include "config/config-int.h"
 #include "maglev/maglev.h"
 
-#define NO_HTTP			"the http layer (L7 proxy) is not available in this version"
 /* Pairwise checks (duplicate ids, overlapping VIPs) are quadratic: beyond the abi.h limits the
  * limit error is reported and they are skipped, so a hostile document cannot stall the daemon. */
 #define PAIRWISE_MAX		4096
@@ -70,9 +69,6 @@ static void validate_farm(struct pctx *px, enum cfg_layer l, const struct cfg_la
 
 	snprintf(path, sizeof(path), "%s.farm[%zu]", name, j);
 
-	if (l == CFG_HTTP)
-		cfg_err_at(px, path, NO_HTTP);
-
 	if (f->id && lc->nfarms <= PAIRWISE_MAX) {
 		for (size_t k = 0; k < j; k++) {
 			if (lc->farms[k].id == f->id) {
@@ -121,6 +117,7 @@ static void validate_farm(struct pctx *px, enum cfg_layer l, const struct cfg_la
 		cfg_err_at(px, p, "only meaningful with cookie stickiness");
 	}
 
+	/* The L7 proxy serves every balance and stickiness, connects to any port and family. */
 	if (l == CFG_HTTP)
 		return;
 	/* The XDP path (DESIGN.md section 4, layer split). */
@@ -245,8 +242,6 @@ static void validate_frontends(struct pctx *px, enum cfg_layer l, const struct c
 		const struct cfg_frontend *fe = &lc->frontends[i];
 
 		snprintf(path, sizeof(path), "%s.frontend[%zu]", name, i);
-		if (l == CFG_HTTP)
-			cfg_err_at(px, path, NO_HTTP);
 		if (fe->id && lc->nfrontends <= PAIRWISE_MAX) {
 			for (size_t k = 0; k < i; k++) {
 				if (lc->frontends[k].id != fe->id)
@@ -276,14 +271,15 @@ static void validate_frontends(struct pctx *px, enum cfg_layer l, const struct c
 	free(fe_farm);
 }
 
-/* abi.h limits, counted over every frontend (enabled or not), so that enabling a frontend
- * through the API can never push a valid config over a limit of the dataplane. */
+/* abi.h limits (and the L7 proxy's CFG_HTTP_PORTS_MAX), counted over every frontend (enabled
+ * or not), so that enabling a frontend through the API can never push a valid config over a
+ * limit of the dataplane. */
 static void validate_limits(struct pctx *px, const struct config *c)
 {
 	size_t farms = 0, servers = 0, frontends = 0, acl = 0;
-	uint64_t keys = 0;
+	uint64_t keys = 0, http_ports = 0;
 	bool farms_over = false, servers_over = false, fe_over = false, keys_over = false;
-	bool acl_over = false;
+	bool acl_over = false, http_over = false;
 	char p[PATH_LEN];
 
 	for (int l = 0; l < CFG_LAYERS; l++) {
@@ -318,6 +314,17 @@ static void validate_limits(struct pctx *px, const struct config *c)
 			}
 			/* A key per port, and the frontend's fragment key (port 0). */
 			keys += ports_count(&fe->ports) + 1;
+			/* Each worker of the L7 proxy holds a listener per (VIP, port). */
+			if (l == CFG_HTTP)
+				http_ports += ports_count(&fe->ports);
+			if (!http_over && http_ports > CFG_HTTP_PORTS_MAX) {
+				snprintf(p, sizeof(p), "%s.frontend[%zu].port", name, i);
+				cfg_err_at(px, p, "brings the ports of http frontends to %llu: at "
+					   "most %d in all (CFG_HTTP_PORTS_MAX; the L7 proxy "
+					   "listens on each)", (unsigned long long)http_ports,
+					   CFG_HTTP_PORTS_MAX);
+				http_over = true;
+			}
 			if (!keys_over && keys > LB_VIP_KEYS_MAX) {
 				snprintf(p, sizeof(p), "%s.frontend[%zu].port", name, i);
 				cfg_err_at(px, p, "brings the VIP keys (its ports and a fragment "

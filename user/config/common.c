@@ -157,6 +157,12 @@ const char *cfg_layer_name(enum cfg_layer l)
 	return (unsigned int)l < CFG_LAYERS ? layer_names[l] : "?";
 }
 
+bool cfg_addr_eq(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+	return a->family == b->family &&
+	       !memcmp(a->addr, b->addr, a->family == LB_V4 ? 4 : sizeof(a->addr));
+}
+
 const char *cfg_addr_str(const struct cfg_addr *a, char buf[INET6_ADDRSTRLEN])
 {
 	if (!inet_ntop(a->family == LB_V4 ? AF_INET : AF_INET6, a->addr, buf, INET6_ADDRSTRLEN))

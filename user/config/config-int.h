@@ -41,7 +41,6 @@ void *cfg_alloc_array(struct pctx *px, size_t n, size_t size);
 extern const char *const cfg_balance_names[];
 extern const char *const cfg_stickiness_names[];
 extern const char *const cfg_forwarding_names[];
-const char *cfg_addr_str(const struct cfg_addr *a, char buf[INET6_ADDRSTRLEN]);
 const char *cfg_family_name(uint8_t family);
 char *cfg_ports_str(const struct cfg_ports *p);
 int cfg_farm_index(const struct cfg_layer_cfg *lc, uint32_t id);

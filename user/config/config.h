@@ -12,11 +12,14 @@
  *
  * The model holds effective values: defaults are filled in, except the few fields where 0 or
  * NULL is documented to mean "the default" (the consumer picks it, e.g. from abi.h).
- * A config that parsed is one the XDP path can serve as it is: the http layer is refused whole
- * for now, tcp/udp farms are roundrobin|source with stickiness sourceIp|null, servers have the
- * address family and (absent or equal) port of the frontends using their farm, no two enabled
- * frontends of a protocol share an (address, port), and every abi.h limit holds counting all
- * frontends, disabled or not (so enabling one never crosses a limit).
+ * A config that parsed is one limpet can serve as it is: tcp/udp farms (the XDP path) are
+ * roundrobin|source with stickiness sourceIp|null, their servers have the address family and
+ * (absent or equal) port of the frontends using their farm; http farms (the L7 proxy) take
+ * every balance and stickiness, cookieName (cookie stickiness only), proxyProtocolVersion, and
+ * refuse forwarding (the XDP path's); tlsTerminated is for http frontends only. No two enabled frontends of a protocol share an (address, port)
+ * (http frontends are TCP: they count with tcp ones), and every abi.h limit (and
+ * CFG_HTTP_PORTS_MAX) holds counting all frontends, disabled or not (so enabling one never
+ * crosses a limit).
  * Hosted-product fields limpet does not serve (ssl, chain, vrackNetworkId) are refused unless
  * their value means "off" (false or null), so that an export of a service without them loads;
  * probe types oco and internal are refused.
@@ -24,6 +27,7 @@
 #ifndef LIMPET_CONFIG_H
 #define LIMPET_CONFIG_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +42,8 @@ enum cfg_forwarding { FWD_DSR, FWD_IPIP };
 #define CFG_WEIGHT_MIN		1
 #define CFG_WEIGHT_MAX		256
 #define CFG_NAME_MAX		32	/* serviceName: [A-Za-z0-9_-], it names the pin folder */
+#define CFG_HTTP_PORTS_MAX	1024	/* ports of all http frontends: a listener each per worker */
+#define CFG_HTTP_PORT_DEFAULT	80	/* an http server's port: its own, else its farm's, else this */
 
 struct cfg_addr {
 	uint8_t family;		/* 4 or 6 (LB_V4 / LB_V6) */
@@ -71,7 +77,8 @@ struct cfg_server {
 	uint32_t id;
 	char *display_name;
 	struct cfg_addr addr;
-	uint16_t port;		/* 0: the farm's (for dsr/ipip: equal to the frontend's anyway) */
+	uint16_t port;		/* 0: the farm's (for dsr/ipip: equal to the frontend's anyway;
+				 * http: the farm's, else CFG_HTTP_PORT_DEFAULT) */
 	uint32_t weight;	/* 1..256, default 1 */
 	bool active;		/* status "active" */
 	bool backup;
@@ -89,7 +96,7 @@ struct cfg_farm {
 	enum cfg_forwarding forwarding;
 	uint32_t stickiness_timeout;	/* seconds, 0: LB_STICKY_TIMEOUT_DEFAULT */
 	uint32_t table_size;		/* maglevTableSize, prime >= nservers; 0: LB_RING_DEFAULT */
-	char *cookie_name;
+	char *cookie_name;		/* NULL: L7_COOKIE_NAME_DEFAULT (l7/cookie.h) */
 	struct cfg_probe probe;		/* present: false when the farm has none */
 	size_t nservers;
 	struct cfg_server *servers;
@@ -146,11 +153,16 @@ void cfg_errors_free(struct cfg_errors *e);
  * are omitted. stickiness null is JSON null, as the hosted API writes it (the string "null"
  * is accepted on input too); hashSeed is 16 lowercase hex digits; port strings are the
  * normalised list ("80-81,443"); allowedSource entries always carry their length. The
- * read-only server cookie is not written, nor are refused fields.
+ * read-only server cookie is not written, nor are refused fields: forwarding is written for
+ * tcp/udp farms only, tlsTerminated for http frontends only.
  */
 json_t *config_to_json(const struct config *c);
 
 const char *cfg_layer_name(enum cfg_layer l);
 const struct cfg_farm *config_find_farm(const struct config *c, enum cfg_layer l, uint32_t id);
+/* The same address (family and bytes). */
+bool cfg_addr_eq(const struct cfg_addr *a, const struct cfg_addr *b);
+/* An address as text ("?" if it cannot be). */
+const char *cfg_addr_str(const struct cfg_addr *a, char buf[INET6_ADDRSTRLEN]);
 
 #endif /* LIMPET_CONFIG_H */

@@ -81,7 +81,7 @@ static json_t *server_json(struct jctx *jx, const struct cfg_server *s)
 	return o;
 }
 
-static json_t *farm_json(struct jctx *jx, const struct cfg_farm *f)
+static json_t *farm_json(struct jctx *jx, enum cfg_layer l, const struct cfg_farm *f)
 {
 	json_t *o = json_object(), *servers = json_array();
 
@@ -97,7 +97,8 @@ static json_t *farm_json(struct jctx *jx, const struct cfg_farm *f)
 	put(jx, o, "balance", json_string(cfg_balance_names[f->balance]));
 	put(jx, o, "stickiness", f->stickiness == STICK_NULL ? json_null() :
 	    json_string(cfg_stickiness_names[f->stickiness]));
-	put(jx, o, "forwarding", json_string(cfg_forwarding_names[f->forwarding]));
+	if (l != CFG_HTTP)
+		put(jx, o, "forwarding", json_string(cfg_forwarding_names[f->forwarding]));
 	if (f->stickiness_timeout)
 		put(jx, o, "stickinessTimeout", json_integer(f->stickiness_timeout));
 	if (f->table_size)
@@ -111,7 +112,7 @@ static json_t *farm_json(struct jctx *jx, const struct cfg_farm *f)
 	return o;
 }
 
-static json_t *frontend_json(struct jctx *jx, const struct cfg_frontend *fe)
+static json_t *frontend_json(struct jctx *jx, enum cfg_layer l, const struct cfg_frontend *fe)
 {
 	json_t *o = json_object(), *acl = json_array();
 	char net[INET6_ADDRSTRLEN + 5], a[INET6_ADDRSTRLEN], *ports;
@@ -135,6 +136,8 @@ static json_t *frontend_json(struct jctx *jx, const struct cfg_frontend *fe)
 	}
 	put(jx, o, "allowedSource", acl);
 	put(jx, o, "disabled", json_boolean(fe->disabled));
+	if (l == CFG_HTTP)
+		put(jx, o, "tlsTerminated", json_boolean(fe->tls_terminated));
 	return o;
 }
 
@@ -165,9 +168,9 @@ json_t *config_to_json(const struct config *c)
 			break;
 		}
 		for (size_t i = 0; i < lc->nfrontends; i++)
-			append(&jx, fes, frontend_json(&jx, &lc->frontends[i]));
+			append(&jx, fes, frontend_json(&jx, l, &lc->frontends[i]));
 		for (size_t j = 0; j < lc->nfarms; j++)
-			append(&jx, farms, farm_json(&jx, &lc->farms[j]));
+			append(&jx, farms, farm_json(&jx, l, &lc->farms[j]));
 		put(&jx, layer, "frontend", fes);
 		put(&jx, layer, "farm", farms);
 		put(&jx, root, cfg_layer_name(l), layer);

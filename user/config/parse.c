@@ -344,7 +344,7 @@ static bool name_ok(const char *s, size_t max)
 	return true;
 }
 
-/* An HTTP cookie name is an RFC 9110 token. */
+/* An HTTP cookie name is a token (RFC 6265 section 4.1.1, RFC 9110 section 5.6.2). */
 static bool cookie_name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -736,7 +736,8 @@ static void parse_server(struct pctx *px, json_t *v, const char *path, struct cf
 	get_typed(px, v, path, "cookie", false, JSON_STRING, &cookie);
 }
 
-static void parse_farm(struct pctx *px, json_t *v, const char *path, struct cfg_farm *f)
+static void parse_farm(struct pctx *px, json_t *v, const char *path, enum cfg_layer l,
+		       struct cfg_farm *f)
 {
 	static const char *const known[] = {
 		"farmId", "displayName", "port", "balance", "stickiness", "forwarding",
@@ -753,6 +754,12 @@ static void parse_farm(struct pctx *px, json_t *v, const char *path, struct cfg_
 	if (!is_object(px, v, path))
 		return;
 	check_fields(px, v, path, known, refused);
+	/* set on an http farm, it would be silently ignored */
+	if (l == CFG_HTTP && field(px, v, path, "forwarding", false)) {
+		cfg_path_key(p, path, "forwarding");
+		cfg_err_at(px, p, "not used by http farms: the L7 proxy opens its own connections "
+			   "to the servers (dsr and ipip are the XDP path's)");
+	}
 
 	get_u32(px, v, path, "farmId", true, 1, UINT32_MAX, &f->id);
 	dup_str(px, v, path, "displayName", &f->display_name);
@@ -791,11 +798,12 @@ static void parse_farm(struct pctx *px, json_t *v, const char *path, struct cfg_
 	}
 }
 
-static void parse_frontend(struct pctx *px, json_t *v, const char *path, struct cfg_frontend *fe)
+static void parse_frontend(struct pctx *px, json_t *v, const char *path, enum cfg_layer l,
+			   struct cfg_frontend *fe)
 {
 	static const char *const known[] = {
 		"frontendId", "displayName", "address", "port", "defaultFarmId", "allowedSource",
-		"disabled", NULL
+		"disabled", "tlsTerminated", NULL
 	};
 	static const struct refusal refused[] = { { "ssl", WHY_TLS }, { NULL, NULL } };
 	char p[PATH_LEN];
@@ -837,6 +845,15 @@ static void parse_frontend(struct pctx *px, json_t *v, const char *path, struct 
 		fe->nallowed = k;
 	}
 	get_bool(px, v, path, "disabled", &fe->disabled);
+	/* false is the "off" value, accepted anywhere (like the refused fields) */
+	if (get_bool(px, v, path, "tlsTerminated", &fe->tls_terminated) == FIELD_OK &&
+	    fe->tls_terminated && l != CFG_HTTP) {
+		cfg_path_key(p, path, "tlsTerminated");
+		cfg_err_at(px, p, "only meaningful for an http frontend (the L7 proxy's "
+			   "X-Forwarded-Proto and Secure cookie); the XDP path does not read "
+			   "the payload");
+		fe->tls_terminated = false;
+	}
 }
 
 static void parse_layer(struct pctx *px, json_t *v, enum cfg_layer l, struct cfg_layer_cfg *lc)
@@ -858,7 +875,8 @@ static void parse_layer(struct pctx *px, json_t *v, enum cfg_layer l, struct cfg
 			lc->nfrontends = n;
 			for (size_t i = 0; i < n; i++) {
 				cfg_path_idx(p, name, "frontend", i);
-				parse_frontend(px, json_array_get(a, i), p, &lc->frontends[i]);
+				parse_frontend(px, json_array_get(a, i), p, l,
+					       &lc->frontends[i]);
 			}
 		}
 	}
@@ -869,7 +887,7 @@ static void parse_layer(struct pctx *px, json_t *v, enum cfg_layer l, struct cfg
 			lc->nfarms = n;
 			for (size_t i = 0; i < n; i++) {
 				cfg_path_idx(p, name, "farm", i);
-				parse_farm(px, json_array_get(a, i), p, &lc->farms[i]);
+				parse_farm(px, json_array_get(a, i), p, l, &lc->farms[i]);
 			}
 		}
 	}

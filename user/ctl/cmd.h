@@ -82,6 +82,7 @@ int do_refresh(struct ctx *ctx, int argc, char **argv);
 int do_pending(struct ctx *ctx, int argc, char **argv);
 int do_status(struct ctx *ctx, int argc, char **argv);
 int do_shutdown(struct ctx *ctx, int argc, char **argv);
+int do_drain(struct ctx *ctx, int argc, char **argv);
 int do_config_export(struct ctx *ctx, int argc, char **argv);
 int do_config_import(struct ctx *ctx, int argc, char **argv);
 /* stats.c */

@@ -89,6 +89,11 @@ static const struct cmd cmds[] = {
 	  .help = "replace the staged config by FILE's (-: stdin)" },
 	{ .name = "shutdown", .args = "", .run = do_shutdown, .opts = shutdown_opts,
 	  .help = "stop limpetd" },
+	{ .name = "drain", .args = "", .run = do_drain,
+	  .help = "withdraw every VIP from BGP and keep forwarding what still comes, until "
+		  "shutdown or undrain" },
+	{ .name = "undrain", .args = "", .run = do_drain,
+	  .help = "announce again the VIPs ready to serve" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

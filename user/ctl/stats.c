@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* stats: the dataplane's counters (GET …/stats) as tables. */
+/* stats: the dataplane's counters (GET …/stats) as tables, and the L7 proxy's. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -114,9 +114,59 @@ static struct table *farms(json_t *stats)
 	return t;
 }
 
+/* The L7 proxy's servers (stats.l7.farm): requests sent, in flight, responses by class. */
+static struct table *l7_servers(json_t *stats)
+{
+	static const char *const headers[] = { "LAYER", "FARM", "SERVER", "REQUESTS", "ACTIVE",
+					       "1XX",	"2XX",	"3XX",	  "4XX",      "5XX",
+					       "OTHER", NULL };
+	static const char *const classes[] = { "1xx", "2xx", "3xx", "4xx", "5xx", "other" };
+	struct table *t = table_new(headers);
+	json_t *farm, *srv;
+	size_t i, j;
+
+	if (!t)
+		return NULL;
+	json_array_foreach(json_object_get(json_object_get(stats, "l7"), "farm"), i, farm) {
+		json_array_foreach(json_object_get(farm, "server"), j, srv) {
+			table_cell(t, "http");
+			table_json(t, json_object_get(farm, "farmId"));
+			table_json(t, json_object_get(srv, "serverId"));
+			table_json(t, json_object_get(srv, "requests"));
+			table_json(t, json_object_get(srv, "active"));
+			for (size_t k = 0; k < sizeof(classes) / sizeof(classes[0]); k++)
+				table_json(t, json_object_get(json_object_get(srv, "responses"),
+							      classes[k]));
+		}
+	}
+	return t;
+}
+
+/* The L7 proxy's connections by side and its own error responses by status. */
+static struct table *l7_totals(json_t *stats)
+{
+	static const char *const headers[] = { "L7", "COUNT", NULL };
+	static const char *const parts[] = { "connections", "errors" };
+	struct table *t = table_new(headers);
+	const char *key;
+	json_t *n;
+
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		json_object_foreach(json_object_get(json_object_get(stats, "l7"), parts[i]), key,
+				    n) {
+			table_cell(t, "%s.%s", parts[i], key);
+			table_json(t, n);
+		}
+	}
+	return t;
+}
+
 int do_stats(struct ctx *ctx, int argc, char **argv)
 {
 	static struct table *(*const parts[])(json_t *) = { verdicts, tables, frontends, farms };
+	static struct table *(*const l7_parts[])(json_t *) = { l7_servers, l7_totals };
 	json_t *stats = NULL;
 	int err;
 
@@ -129,6 +179,11 @@ int do_stats(struct ctx *ctx, int argc, char **argv)
 		err = print_json(stats, stdout);
 	for (size_t i = 0; !ctx->json && !err && i < sizeof(parts) / sizeof(parts[0]); i++)
 		err = emit(parts[i](stats), i == 0);
+	/* only for a service with http farms: the others' tables stay as they were */
+	if (json_array_size(json_object_get(json_object_get(stats, "l7"), "farm")))
+		for (size_t i = 0; !ctx->json && !err && i < sizeof(l7_parts) / sizeof(l7_parts[0]);
+		     i++)
+			err = emit(l7_parts[i](stats), false);
 	json_decref(stats);
 	return err;
 }

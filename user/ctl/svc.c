@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The service's own commands: refresh, pending, status, config export/import, shutdown. */
+/* The service's own commands: refresh, pending, status, config export/import, shutdown,
+ * drain/undrain. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -150,6 +151,27 @@ int do_shutdown(struct ctx *ctx, int argc, char **argv)
 		printf("limpetd is stopping; the dataplane stays attached for the next limpetd\n");
 	else
 		printf("limpetd is stopping; the dataplane is detached\n");
+	json_decref(answer);
+	return err;
+}
+
+/* drain and undrain (ctx->cmd->name says which): the VIPs' announcement state after it */
+int do_drain(struct ctx *ctx, int argc, char **argv)
+{
+	bool drain = !strcmp(ctx->cmd->name, "drain");
+	json_t *answer = NULL;
+	int err = no_args(ctx, argc, argv);
+
+	if (err)
+		return err;
+	err = svc_call(ctx, "POST", NULL, &answer, drain ? "/drain" : "/undrain");
+	if (err)
+		return err;
+	if (!ctx->json)
+		printf(drain ? "draining: every VIP withdrawn, forwarding goes on (limpetctl "
+			       "shutdown once the routers have moved the traffic)\n"
+			     : "undrained: the VIPs ready to serve are announced\n");
+	err = ctx_print(ctx, answer);
 	json_decref(answer);
 	return err;
 }

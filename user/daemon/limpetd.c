@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -33,9 +34,13 @@
 #include "apply/apply.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "daemon/announce.h"
 #include "daemon/attach.h"
+#include "daemon/daemonize.h"
 #include "daemon/fibwatch.h"
+#include "daemon/localroute.h"
 #include "daemon/neigh.h"
+#include "daemon/nl.h"
 #include "daemon/notify.h"
 #include "daemon/preflight.h"
 #include "daemon/service.h"
@@ -43,6 +48,7 @@
 #include "daemon/version.h"
 #include "dataplane/dataplane.h"
 #include "health/health.h"
+#include "l7/l7.h"
 
 #define BPFFS		"/sys/fs/bpf"
 #define RUN_DIR		"/run/limpet"
@@ -52,6 +58,8 @@
 #define DEFAULT_API	"unix:" RUN_DIR "/limpet.sock"
 #define STOP_DRAIN_MS	1000	/* how long a stopping limpetd lets its last answers go out */
 #define WHY_NAMED	3	/* probe transitions a re-apply's log line names */
+#define L7_WORKERS_MAX	1024	/* --l7-workers */
+#define ANNOUNCE_PROTO	NL_PROTO_LIMPET	/* one tag for every netlink entry limpetd makes */
 
 enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -67,7 +75,12 @@ struct options {
 	bool check_only;
 	bool foreground;
 	bool replace_dataplane;
+	uint64_t sticky_capacity;	/* --sticky-capacity; 0: the default table */
 	int log_level;
+	uint32_t announce_table;	/* 0: announce nothing */
+	uint8_t announce_proto;
+	const char *instance;		/* NULL, or the suffix of the pin dir and lock names */
+	unsigned l7_workers;		/* 0: one per online CPU */
 };
 
 struct daemon {
@@ -91,6 +104,9 @@ struct daemon {
 	bool elig_dirty;		/* re-apply after this loop turn */
 	bool elig_retry;		/* the last re-apply failed: again at the next tick */
 	struct neigh_keeper *nk;
+	struct announcer *ann;		/* NULL: --announce-table not given */
+	struct l7 *l7;			/* the L7 proxy: serves the http frontends */
+	struct localroutes *routes;	/* the http VIPs' local routes, for the proxy */
 	struct attachment att[MAX_IFACES];
 	char ifname[MAX_IFACES][IF_NAMESIZE];
 	int nifaces;
@@ -117,6 +133,9 @@ static const struct opt_doc {
 	{ { "replace-dataplane", no_argument, NULL, 'R' }, NULL,
 	  "replace the dataplane an earlier limpetd left pinned instead of adopting it (needed "
 	  "when its ABI differs; sticky and connection tables start empty)" },
+	{ { "sticky-capacity", required_argument, NULL, 'S' }, "SOURCES",
+	  "size the sticky table to record this many live client sources without a hole "
+	  "(default 1887436: 2^19 buckets, 34 MiB); an adopted dataplane keeps its own size" },
 	{ { "state-dir", required_argument, NULL, 's' }, "DIR",
 	  "where the applied config is saved as <serviceName>.json (default /var/lib/limpet)" },
 	{ { "api", required_argument, NULL, 'a' }, "unix:PATH|tcp:ADDR:PORT",
@@ -126,6 +145,20 @@ static const struct opt_doc {
 	  "bearer token for the API (first line of FILE), required with --api tcp:" },
 	{ { "metrics", required_argument, NULL, 'M' }, "ADDR:PORT",
 	  "also serve GET /metrics (Prometheus) on this TCP address, without a token" },
+	{ { "announce-table", required_argument, NULL, 'T' }, "N",
+	  "keep a blackhole route per VIP ready to serve in kernel routing table N, for the "
+	  "node's BIRD to learn and announce over BGP (1..4294967295 but 253-255; default 0: "
+	  "announce nothing)" },
+	{ { "announce-proto", required_argument, NULL, 'P' }, "P",
+	  "the routing protocol number of those routes (5..255 but 12, BIRD's own; default 76, "
+	  "as limpet's neighbour entries)" },
+	{ { "instance", required_argument, NULL, 'I' }, "NAME",
+	  "run beside other limpetd of the same service on one host (one per network "
+	  "namespace): pins under " BPFFS "/limpet/<serviceName>@NAME, lock " RUN_DIR
+	  "/<serviceName>@NAME.lock" },
+	{ { "l7-workers", required_argument, NULL, 'W' }, "N",
+	  "threads of the L7 proxy serving the http frontends, each with its own listener per "
+	  "VIP and port (0..1024; default 0: one per online CPU)" },
 	{ { "foreground", no_argument, NULL, 'f' }, NULL,
 	  "stay in the foreground and log to stderr (default: detach, log to syslog)" },
 	{ { "log-level", required_argument, NULL, 'l' }, "error|warn|info|debug",
@@ -157,6 +190,62 @@ static void usage(FILE *out)
 	fprintf(out, "\nexit status: 0 ok, 1 runtime failure, 2 bad usage or config\n");
 }
 
+/* --announce-table (c 'T') and --announce-proto ('P'): tables the kernel uses itself and
+ * protocol numbers BIRD does not learn (kernel, redirect) or takes for its own are refused. */
+static int parse_announce(int c, const char *arg, struct options *o)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (c == 'T' && !errno && !*end && *arg && v <= UINT32_MAX && (v < 253 || v > 255)) {
+		o->announce_table = v;
+		return 0;
+	}
+	if (c == 'P' && !errno && !*end && *arg && v >= 5 && v <= 255 && v != 12) {
+		o->announce_proto = v;
+		return 0;
+	}
+	fprintf(stderr, "limpetd: --announce-%s %s: expected %s\n", c == 'T' ? "table" : "proto",
+		arg, c == 'T' ? "0..4294967295 but 253, 254 and 255 (default, main, local)"
+			      : "5..255 but 12");
+	return -EINVAL;
+}
+
+/* --sticky-capacity: the live sources the table is rated for (LB_STICKY_RATED) */
+static int parse_sticky_capacity(const char *arg, struct options *o)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!errno && *arg && *arg != '-' && !*end && v && dataplane_sticky_buckets_for(v)) {
+		o->sticky_capacity = v;
+		return 0;
+	}
+	fprintf(stderr, "limpetd: --sticky-capacity %s: expected 1..%llu\n", arg,
+		(unsigned long long)LB_STICKY_RATED(LB_STICKY_BUCKETS_MAX));
+	return -EINVAL;
+}
+
+static int parse_l7_workers(const char *arg, struct options *o)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (!errno && *arg && *arg != '-' && !*end && n <= L7_WORKERS_MAX) {
+		o->l7_workers = n;
+		return 0;
+	}
+	fprintf(stderr, "limpetd: --l7-workers %s: expected 0..%d (0: one per online CPU)\n", arg,
+		L7_WORKERS_MAX);
+	return -EINVAL;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	struct option lo[NOPTS + 1];
@@ -166,7 +255,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		lo[i] = opt_docs[i].o;
 	memset(&lo[NOPTS], 0, sizeof(lo[NOPTS]));
 	*o = (struct options){ .state_dir = "/var/lib/limpet", .api = DEFAULT_API,
-			       .log_level = LOG_LVL_INFO };
+			       .log_level = LOG_LVL_INFO, .announce_proto = ANNOUNCE_PROTO };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -178,7 +267,30 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'M': o->metrics = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'R': o->replace_dataplane = true; break;
+		case 'S':
+			if (parse_sticky_capacity(optarg, o))
+				return -EINVAL;
+			break;
+		case 'T':
+		case 'P':
+			if (parse_announce(c, optarg, o))
+				return -EINVAL;
+			break;
+		case 'I':
+			if (!optarg[0] || strlen(optarg) > 32 ||
+			    optarg[strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					      "0123456789._-")]) {
+				fprintf(stderr, "limpetd: --instance %s: expected 1 to 32 letters, "
+						"digits, '.', '_' or '-'\n", optarg);
+				return -EINVAL;
+			}
+			o->instance = optarg;
+			break;
 		case 'C': o->check_only = true; break;
+		case 'W':
+			if (parse_l7_workers(optarg, o))
+				return -EINVAL;
+			break;
 		case 'm':
 			if (attach_req_parse(optarg, &o->mode)) {
 				fprintf(stderr, "limpetd: --xdp-mode %s: expected native, generic "
@@ -280,7 +392,8 @@ static int take_lock(struct daemon *d)
 	char pid[32] = "";
 
 	mkdir(RUN_DIR, 0755);
-	snprintf(d->lock_path, sizeof(d->lock_path), RUN_DIR "/%s.lock", d->cfg->service_name);
+	snprintf(d->lock_path, sizeof(d->lock_path), RUN_DIR "/%s%s%s.lock", d->cfg->service_name,
+		 d->opt.instance ? "@" : "", d->opt.instance ? d->opt.instance : "");
 	d->lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (d->lock_fd < 0) {
 		pr_err("%s: %s", d->lock_path, strerror(errno));
@@ -418,14 +531,30 @@ static json_t *interfaces_json(void *arg)
 /* The first apply, before the service exists; later ones go through service_refresh. */
 static int apply_initial(struct daemon *d)
 {
+	struct http_eligibility el = { .ap = d->ap };
 	struct apply_counts c;
+	char msg[256];
 	json_t *doc;
-	int err = applier_apply(d->ap, d->dp, d->cfg, &c);
+	int err;
 
+	/* as service_refresh does: the http layer before the dataplane passes it packets */
+	err = localroutes_add(d->routes, d->cfg);
+	if (err) {
+		pr_err("adding the local routes of the http VIPs: %s", strerror(-err));
+		return err;
+	}
+	err = l7_apply(d->l7, d->cfg, http_server_eligible, &el, msg, sizeof(msg));
+	if (err) {
+		pr_err("starting the L7 proxy on the config: %s", msg);
+		return err;
+	}
+	err = applier_apply(d->ap, d->dp, d->cfg, &c);
 	if (err) {
 		pr_err("applying the config: %s", strerror(-err));
 		return err;
 	}
+	/* those an earlier limpetd left for VIPs the config no longer has */
+	localroutes_sync(d->routes, d->cfg);
 	doc = config_to_json(d->cfg);
 	err = doc ? state_save(d->opt.state_dir, d->cfg->service_name, doc) : -ENOMEM;
 	if (err)
@@ -507,7 +636,13 @@ static int attach_all(struct daemon *d)
 
 static int create_dataplane(struct daemon *d)
 {
-	int err = dataplane_open(&d->dp, NULL);
+	struct dataplane_opts o = {
+		/* 0: the default size */
+		.sticky_buckets = d->opt.sticky_capacity
+					  ? dataplane_sticky_buckets_for(d->opt.sticky_capacity)
+					  : 0,
+	};
+	int err = dataplane_open(&d->dp, &o);
 
 	if (err)
 		return err;
@@ -571,6 +706,22 @@ static int open_dataplane(struct daemon *d)
 	return 0;
 }
 
+/* What the sticky table holds and costs; an adopted one keeps the size it was made with. */
+static void sticky_size_log(const struct daemon *d)
+{
+	uint32_t b = dataplane_sticky_buckets(d->dp);
+	uint32_t want = dataplane_sticky_buckets_for(d->opt.sticky_capacity);
+
+	pr_info("sticky table: %u buckets, rated for %llu live sources, %.1f MiB with its "
+		"summaries", b, (unsigned long long)LB_STICKY_RATED(b),
+		b * (sizeof(struct lb_sticky_bucket) +
+		     sizeof(struct lb_sticky_sum) / (double)LB_STICKY_SUM_BUCKETS) / (1 << 20));
+	if (d->adopted && d->opt.sticky_capacity && want != b)
+		pr_warn("--sticky-capacity %llu ignored: the adopted table keeps its size; start "
+			"with --replace-dataplane to resize it (clients may move)",
+			(unsigned long long)d->opt.sticky_capacity);
+}
+
 /* Servers the adopted dataplane had down by their probe start down, not "checking": until
  * rise good checks, the restart hands them no new clients (nor moves old ones back). */
 static void seed_adopted_down(struct daemon *d)
@@ -598,6 +749,42 @@ static void seed_adopted_down(struct daemon *d)
 			n == 1 ? "it passes" : "they pass");
 }
 
+/* A proxy holds two sockets per request in flight: the soft open-file limit (1024 under
+ * systemd) goes up to the hard one (the prober raises it further for its own if need be). */
+static void nofile_for_l7(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (!setrlimit(RLIMIT_NOFILE, &rl))
+		pr_info("raised the open-file limit (RLIMIT_NOFILE) from %llu to %llu for the L7 "
+			"proxy's connections", (unsigned long long)was,
+			(unsigned long long)rl.rlim_cur);
+}
+
+/* The proxy (its workers wait with an empty config; the state directory holds its cookie
+ * secret) and the local routes of its VIPs, those a previous limpetd left taken over. */
+static int start_l7(struct daemon *d)
+{
+	struct l7_opts o = { .workers = d->opt.l7_workers, .state_dir = d->opt.state_dir };
+	char msg[256];
+	int err = localroutes_new(&d->routes, d->cfg->service_name);
+
+	if (err) {
+		pr_err("reading the local routes of the http VIPs: %s", strerror(-err));
+		return err;
+	}
+	nofile_for_l7();
+	err = l7_new(&d->l7, &o, msg, sizeof(msg));
+	if (err)
+		pr_err("starting the L7 proxy: %s", msg);
+	return err;
+}
+
 static int start(struct daemon *d)
 {
 	int err;
@@ -607,10 +794,12 @@ static int start(struct daemon *d)
 	err = err ?: neigh_keeper_new(&d->nk);
 	if (err)
 		return err;
-	snprintf(d->pin_dir, sizeof(d->pin_dir), BPFFS "/limpet/%s", d->cfg->service_name);
+	snprintf(d->pin_dir, sizeof(d->pin_dir), BPFFS "/limpet/%s%s%s", d->cfg->service_name,
+		 d->opt.instance ? "@" : "", d->opt.instance ? d->opt.instance : "");
 	err = open_dataplane(d);
 	if (err)
 		return err;
+	sticky_size_log(d);
 	/* the prober before the first apply, which asks it: every probed server is "checking"
 	 * (eligible) until its first result, but for those an adopted dataplane had down */
 	err = health_new(&d->health, &(struct health_cb){ .changed = on_probe, .arg = d });
@@ -622,13 +811,22 @@ static int start(struct daemon *d)
 	if (d->adopted)
 		seed_adopted_down(d);
 	applier_set_probe(d->ap, probe_up, d->health);
-	err = apply_initial(d);
+	err = start_l7(d);
+	err = err ?: apply_initial(d);
 	if (err)
 		return err;
 	d->neigh_loud = true;
 	config_for_each_server(d->cfg, keep_one, d);
 	d->neigh_loud = false;
-	return attach_all(d);
+	err = attach_all(d);
+	/* attached: the VIPs may be announced (the service syncs them once it runs) */
+	if (!err && d->opt.announce_table) {
+		err = announcer_new(&d->ann, d->opt.announce_table, d->opt.announce_proto);
+		if (err)
+			pr_err("announce: reading routing table %u: %s", d->opt.announce_table,
+			       strerror(-err));
+	}
+	return err;
 }
 
 /* keep: leave the program attached and the maps pinned, for the next limpetd to adopt. */
@@ -643,6 +841,12 @@ static void stop(struct daemon *d, bool keep)
 	}
 	if (d->metrics_fd >= 0)
 		close(d->metrics_fd);
+	/* routes first: the routers stop sending before the balancer goes */
+	announcer_free(d->ann, keep);
+	/* the proxy's connections end with it; a dataplane kept still passes the http VIPs'
+	 * packets up, for the next limpetd's proxy: their local routes stay with it */
+	l7_free(d->l7);
+	localroutes_free(d->routes, keep);
 	if (keep) {
 		for (int i = 0; i < d->nifaces; i++)
 			attach_forget(&d->att[i]);
@@ -781,6 +985,7 @@ static int serve(struct daemon *d)
 		.dp = d->dp, .ap = d->ap, .health = d->health, .state_dir = d->opt.state_dir,
 		.pin_dir = d->pin_dir,
 		.adopted = d->adopted,
+		.announcer = d->ann, .l7 = d->l7, .routes = d->routes,
 		.interfaces = interfaces_json, .applied = on_applied, .arg = d,
 	};
 	int err = service_new(&d->svc, &env, d->cfg);
@@ -869,6 +1074,7 @@ static int run(struct daemon *d, int sfd)
 				if (read(tfd, &expired, sizeof(expired)) < 0)
 					continue;
 				fibwatch_tick(&fw, d->svc, d->dp);
+				announcer_retry(d->ann);
 				d->neigh_due |= ++seconds % NEIGH_REFRESH == 0;
 				d->elig_dirty |= d->elig_retry;
 			} else if (ev[i].data.ptr == &sfd) {
@@ -952,6 +1158,13 @@ int main(int argc, char **argv)
 	}
 	if (mkdir(d.opt.state_dir, 0755) && errno != EEXIST)
 		pr_warn("%s: %s", d.opt.state_dir, strerror(errno));
+	/* before the L7 proxy's threads start: a fork keeps only its caller's */
+	err = d.opt.foreground ? 0 : daemonize_begin();
+	if (err) {
+		pr_err("going to the background: %s", strerror(-err));
+		stop(&d, false);
+		return EXIT_FAIL;
+	}
 
 	err = start(&d);
 	err = err ?: serve(&d);
@@ -961,11 +1174,7 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (!d.opt.foreground) {
-		if (daemon(0, 0)) {
-			pr_err("daemon: %s", strerror(errno));
-			stop(&d, d.adopted);
-			return EXIT_FAIL;
-		}
+		daemonize_done();
 		log_use_syslog("limpetd");
 	}
 	write_pid(&d);

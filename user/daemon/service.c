@@ -11,11 +11,15 @@
 #include "apply/apply.h"
 #include "common/log.h"
 #include "config/edit.h"
+#include "daemon/announce.h"
+#include "daemon/localroute.h"
 #include "daemon/service.h"
 #include "daemon/state.h"
 #include "daemon/version.h"
 #include "dataplane/dataplane.h"
 #include "health/health.h"
+#include "l7/cookie.h"
+#include "l7/l7.h"
 
 #define WARN_MAX	32
 #define NO_SERVER_NAMED	8	/* farms the no-eligible-server warning names, at most */
@@ -120,6 +124,8 @@ static void warn_no_server(struct service *s)
 {
 	const struct config *c = s->applied_cfg;
 	char names[NO_SERVER_NAMED * 32] = "";
+	bool xdp = false, http = false;
+	const char *what;
 	size_t n = 0, len = 0;
 
 	for (int l = 0; l < CFG_LAYERS; l++) {
@@ -130,6 +136,7 @@ static void warn_no_server(struct service *s)
 
 			if (!farm_in_use(lc, f->id) || farm_eligible(s, l, f))
 				continue;
+			*(l == CFG_HTTP ? &http : &xdp) = true;
 			if (n++ < NO_SERVER_NAMED)
 				len += snprintf(names + len, sizeof(names) - len, "%s%s farm %u",
 						n > 1 ? ", " : "", cfg_layer_name(l), f->id);
@@ -143,15 +150,33 @@ static void warn_no_server(struct service *s)
 		return;
 	}
 	s->no_server = true;
+	/* the XDP path drops (drop_no_server), the L7 proxy answers 503 */
+	what = !http ? "drop every packet" : !xdp ? "answer every request with 503"
+						  : "drop every packet (http: answer 503)";
 	if (n == 1)
-		service_warn(s, "no-server", "%s has no eligible server: its VIPs drop every "
-			     "packet", names);
+		service_warn(s, "no-server", "%s has no eligible server: its VIPs %s", names, what);
 	else if (n <= NO_SERVER_NAMED)
-		service_warn(s, "no-server", "%s have no eligible server: their VIPs drop every "
-			     "packet", names);
+		service_warn(s, "no-server", "%s have no eligible server: their VIPs %s", names,
+			     what);
 	else
 		service_warn(s, "no-server", "%s and %zu more farms have no eligible server: their "
-			     "VIPs drop every packet", names, n - NO_SERVER_NAMED);
+			     "VIPs %s", names, n - NO_SERVER_NAMED, what);
+}
+
+static bool farm_ready(void *arg, enum cfg_layer l, uint32_t farm)
+{
+	const struct service *s = arg;
+	const struct cfg_farm *f = config_find_farm(s->applied_cfg, l, farm);
+
+	return f && farm_eligible(s, l, f);
+}
+
+/* After every apply: the VIPs' routes follow their farms' eligibility (failures are logged,
+ * shown in status and tried again on the daemon's tick). */
+static void announce(struct service *s)
+{
+	if (s->env.announcer)
+		announcer_sync(s->env.announcer, s->applied_cfg, farm_ready, s);
 }
 
 static size_t config_eligible(const struct service *s, const struct config *c)
@@ -186,6 +211,7 @@ int service_new(struct service **out, const struct service_env *env, struct conf
 	s->applied_cfg = cfg;
 	s->eligible = config_eligible(s, cfg);
 	warn_no_server(s);
+	announce(s);
 	*out = s;
 	return 0;
 }
@@ -299,6 +325,20 @@ static int refresh_fail(struct service *s, const char *trigger, double t0, int e
 	return err;
 }
 
+/* The http layer of cfg: the local routes of its VIPs that are missing (the others go once
+ * the dataplane let them go), then the proxy. 0 or -errno with the reason in msg. */
+static int http_apply(struct service *s, const struct config *cfg, char *msg, size_t len)
+{
+	struct http_eligibility el = { .ap = s->env.ap };
+	int err = s->env.routes ? localroutes_add(s->env.routes, cfg) : 0;
+
+	if (err) {
+		snprintf(msg, len, "adding the local routes of the http VIPs: %s", strerror(-err));
+		return err;
+	}
+	return s->env.l7 ? l7_apply(s->env.l7, cfg, http_server_eligible, &el, msg, len) : 0;
+}
+
 /*
  * Validate, apply, persist. The dataplane is changed only by applier_apply, which is
  * all-or-nothing; the file is renamed into place only once the dataplane holds the config,
@@ -310,6 +350,7 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 	struct apply_counts counts;
 	struct config *cfg = NULL;
 	double t0 = now_ms(), t_valid, t_apply, ms;
+	char msg[256];
 	json_t *changes;
 	int err;
 
@@ -333,17 +374,36 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 		return refresh_fail(s, trigger, t0, err, report, "syncing the prober: %s",
 				    strerror(-err));
 	}
-	err = applier_apply(s->env.ap, s->env.dp, cfg, &counts);
+	err = http_apply(s, cfg, msg, sizeof(msg));
+	if (!err) {
+		err = applier_apply(s->env.ap, s->env.dp, cfg, &counts);
+		if (err)
+			snprintf(msg, sizeof(msg), "applying to the dataplane: %s", strerror(-err));
+	}
 	if (err) {
+		char back[256];
+
 		s->staged_cfg = cfg;	/* still what is staged */
 		/* servers the failed config dropped start over as new ("checking", eligible):
 		 * as the revert applied them, the prober knowing none of them */
 		if (s->env.health && health_sync(s->env.health, s->applied_cfg))
 			pr_err("refresh (%s): the prober could not go back to the running config",
 			       trigger);
-		return refresh_fail(s, trigger, t0, err, report, "applying to the dataplane: %s",
-				    strerror(-err));
+		/* the proxy back on the running config (a failed l7_apply changed nothing), and
+		 * the routes this attempt added removed */
+		if (http_apply(s, s->applied_cfg, back, sizeof(back)))
+			pr_err("refresh (%s): the L7 proxy could not go back to the running config: "
+			       "%s", trigger, back);
+		if (s->env.routes)
+			localroutes_sync(s->env.routes, s->applied_cfg);
+		return refresh_fail(s, trigger, t0, err, report, "%s", msg);
 	}
+	/* the http VIPs the dataplane no longer passes up lose their local route */
+	if (s->env.routes && localroutes_sync(s->env.routes, cfg))
+		service_warn(s, "localroute", "the local routes of the http VIPs are not all as "
+			     "the config wants (see the log)");
+	else
+		service_warn_clear(s, "localroute");
 	changes = json_incref(s->pending);
 	t_apply = now_ms();
 	config_free(s->applied_cfg);
@@ -360,6 +420,7 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 		service_warn_clear(s, "state");
 	s->eligible = counts.eligible;
 	warn_no_server(s);
+	announce(s);
 	if (s->env.applied)
 		s->env.applied(s->env.arg, cfg);
 	ms = now_ms() - t0;
@@ -379,18 +440,27 @@ int service_refresh(struct service *s, const char *trigger, json_t **report)
 
 int service_reapply(struct service *s, const char *why)
 {
+	struct http_eligibility el = { .ap = s->env.ap };
 	struct apply_counts c;
 	double t0 = now_ms();
+	char msg[256];
 	int err = applier_apply(s->env.ap, s->env.dp, s->applied_cfg, &c);
 
 	if (err) {
 		pr_err("%s: re-applying the config with the probe state: %s", why, strerror(-err));
 		return err;
 	}
+	err = s->env.l7 ? l7_apply(s->env.l7, s->applied_cfg, http_server_eligible, &el, msg,
+				   sizeof(msg)) : 0;
+	if (err) {
+		pr_err("%s: giving the L7 proxy the probe state: %s", why, msg);
+		return err;
+	}
 	pr_info("%s: re-applied in %.1f ms (%zu of %zu servers eligible -> %zu)", why,
 		now_ms() - t0, s->eligible, c.servers, c.eligible);
 	s->eligible = c.eligible;
 	warn_no_server(s);
+	announce(s);
 	return 0;
 }
 
@@ -436,9 +506,9 @@ int service_shutdown_sessions(struct service *s, const struct server_ref *srv, s
 	return err;
 }
 
-/* "state" here, the others health_server_json()'s (health/health.h) */
+/* "state" and "cookie" here, the others health_server_json()'s (health/health.h) */
 const char *const service_server_state_fields[] = {
-	"state", "lastCheck", "lastResult", "error", "stateSince", "checks", NULL
+	"state", "lastCheck", "lastResult", "error", "stateSince", "checks", "cookie", NULL
 };
 
 json_t *service_server_state(const struct service *s, enum cfg_layer l, uint32_t farm,
@@ -457,6 +527,16 @@ json_t *service_server_state(const struct service *s, enum cfg_layer l, uint32_t
 	if (st && json_object_set_new(st, "state", json_string(state_name(s, l, farm, sv)))) {
 		json_decref(st);
 		st = NULL;
+	}
+	/* the value a client stuck to it carries (l7/cookie.h) */
+	if (st && l == CFG_HTTP && s->env.l7) {
+		char cookie[L7_COOKIE_LEN + 1];
+
+		l7_cookie(s->env.l7, farm, server, cookie);
+		if (json_object_set_new(st, "cookie", json_string(cookie))) {
+			json_decref(st);
+			st = NULL;
+		}
 	}
 	return st;
 }
@@ -498,6 +578,8 @@ void service_warn_clear(struct service *s, const char *key)
 			continue;
 		free(s->warn[i].text);
 		s->warn[i] = s->warn[--s->nwarn];
+		/* the vacated slot is reused by service_warn: no dangling text in it */
+		s->warn[s->nwarn] = (struct warning){ 0 };
 		return;
 	}
 }
@@ -539,6 +621,23 @@ static json_t *config_counts(const struct service *s)
 			 (json_int_t)config_eligible(s, c), "down", (json_int_t)down);
 }
 
+/* status and stats show the proxy's counters for a service that has an http layer */
+static bool l7_shown(const struct service *s)
+{
+	const struct cfg_layer_cfg *lc = &s->applied_cfg->layer[CFG_HTTP];
+
+	return s->env.l7 && (lc->nfrontends || lc->nfarms);
+}
+
+/* status has the proxy's totals; stats has them per server too */
+static json_t *l7_summary(struct l7 *l)
+{
+	json_t *st = l7_stats(l);
+
+	json_object_del(st, "farm");
+	return st;
+}
+
 json_t *service_status(const struct service *s)
 {
 	json_t *warnings = json_array();
@@ -555,6 +654,10 @@ json_t *service_status(const struct service *s)
 		       (json_int_t)json_array_size(s->pending), "lastRefresh", last_json(&s->last),
 		       "refreshes", "ok", (json_int_t)s->refreshes_ok, "failed",
 		       (json_int_t)s->refreshes_failed, "warnings", warnings);
+	if (st && s->env.announcer)
+		json_object_set_new(st, "announce", announcer_json(s->env.announcer));
+	if (st && l7_shown(s))
+		json_object_set_new(st, "l7", l7_summary(s->env.l7));
 	return st;
 }
 
@@ -622,7 +725,11 @@ json_t *service_stats(const struct service *s)
 	struct lb_counter v[LB_R_MAX] = { { 0 } };
 	struct dp_census sticky = { 0 }, conns = { 0 };
 	json_t *verdicts = json_object(), *farms = json_array(), *st;
+	uint64_t full = 0;
 
+	/* sources the sticky table could not record: not a verdict, the packet went on */
+	if (dataplane_sticky_full(s->env.dp, &full))
+		pr_warn("stats: reading sticky_full failed");
 	if (!dataplane_verdicts(s->env.dp, v))
 		for (int r = 0; r < LB_R_MAX; r++)
 			json_object_set_new(verdicts, dataplane_reason_name(r),
@@ -634,13 +741,17 @@ json_t *service_stats(const struct service *s)
 		for (size_t i = 0; i < c->layer[l].nfarms; i++)
 			json_array_append_new(farms, farm_stats(s, l, &c->layer[l].farms[i],
 								&sticky, &conns));
-	st = json_pack("{s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:o}", "verdicts", verdicts,
-		       "sticky", "entries", (json_int_t)sticky.entries, "capacity",
-		       (json_int_t)sticky.capacity, "connections", "entries",
+	st = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:o, s:o}", "verdicts",
+		       verdicts, "sticky", "entries", (json_int_t)sticky.entries, "capacity",
+		       (json_int_t)sticky.capacity, "rated",
+		       (json_int_t)LB_STICKY_RATED(dataplane_sticky_buckets(s->env.dp)), "full",
+		       (json_int_t)full, "connections", "entries",
 		       (json_int_t)conns.entries, "capacity", (json_int_t)conns.capacity,
 		       "frontends", frontends_stats(s), "farms", farms);
 	dp_census_free(&sticky);
 	dp_census_free(&conns);
+	if (st && l7_shown(s))
+		json_object_set_new(st, "l7", l7_stats(s->env.l7));
 	return st;
 }
 
@@ -652,6 +763,11 @@ char *service_metrics(const struct service *s)
 	json_decref(status);
 	json_decref(stats);
 	return text;
+}
+
+int service_drain(struct service *s, bool drain)
+{
+	return s->env.announcer ? announcer_drain(s->env.announcer, drain) : -ENOTSUP;
 }
 
 void service_request_stop(struct service *s, bool keep_dataplane)

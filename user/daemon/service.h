@@ -19,6 +19,9 @@ struct service;
 struct dataplane;
 struct applier;
 struct health;
+struct announcer;
+struct l7;
+struct localroutes;
 
 /* What the daemon gives the service; the service borrows them. */
 struct service_env {
@@ -28,6 +31,9 @@ struct service_env {
 	const char *state_dir;
 	const char *pin_dir;
 	bool adopted;			/* the dataplane was adopted from a previous limpetd */
+	struct announcer *announcer;	/* the VIPs' routes, synced after every apply; NULL: none */
+	struct l7 *l7;			/* the L7 proxy, given every applied config; NULL: none */
+	struct localroutes *routes;	/* the http VIPs' local routes; NULL: none */
 	json_t *(*interfaces)(void *arg);	/* new array for status: [{name, ifindex, mode}] */
 	void (*applied)(void *arg, const struct config *cfg);	/* after each refresh */
 	void *arg;
@@ -51,7 +57,10 @@ int service_stage(struct service *s, const json_t *doc, struct cfg_errors *errs)
  * "counts"}; or -errno and *report = {"message"}; the applied config is unchanged then.
  * trigger says who asked ("api", "sighup"), for the log and status. The prober is synced with
  * the new config before it is applied, so that the dataplane gets the probe state of the
- * servers that stay (a down server never takes traffic for a moment). */
+ * servers that stay (a down server never takes traffic for a moment). The http layer goes
+ * first (local routes of new VIPs, then the L7 proxy, all or nothing), the dataplane after it,
+ * so that the proxy listens before the XDP program passes it a VIP's packets; a dataplane
+ * that fails puts the proxy back on the running config. */
 int service_refresh(struct service *s, const char *trigger, json_t **report);
 
 /*
@@ -76,8 +85,8 @@ struct server_ref {
 int service_shutdown_sessions(struct service *s, const struct server_ref *srv, size_t n);
 
 /* The read-only state of a server of the applied config (docs/api.md): a new object
- * {"state", and for a probed server "lastCheck", "lastResult", "error", "stateSince",
- * "checks"}, or NULL if the applied config has no such server. */
+ * {"state", for a probed server "lastCheck", "lastResult", "error", "stateSince", "checks",
+ * for an http server "cookie"}, or NULL if the applied config has no such server. */
 json_t *service_server_state(const struct service *s, enum cfg_layer l, uint32_t farm,
 			     uint32_t server);
 /* The names of the fields service_server_state() adds, NULL-terminated: never set by a body. */
@@ -94,6 +103,10 @@ char *service_metrics(const struct service *s);
 void service_warn(struct service *s, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void service_warn_clear(struct service *s, const char *key);
+
+/* Withdraw every VIP and keep forwarding (drain), or announce again those ready (undrain).
+ * 0; -ENOTSUP when this limpetd announces nothing; -errno of a route change (logged). */
+int service_drain(struct service *s, bool drain);
 
 /* Ask the daemon to stop after the current request: keep_dataplane leaves the program
  * attached and the maps pinned for the next limpetd to adopt. */

@@ -18,6 +18,7 @@ struct farm_book {
 	uint64_t input;				/* of the dp_farm it was built from; 0: unknown */
 	uint32_t nslots;			/* highest slot in use + 1 */
 	uint32_t timeout;			/* stickinessTimeout in the map, seconds */
+	uint64_t seed;				/* hashSeed in the map */
 	uint32_t id[LB_FARM_SERVERS_MAX];
 	uint32_t key[LB_FARM_SERVERS_MAX];	/* 0: slot free */
 	uint32_t stat[LB_FARM_SERVERS_MAX];
@@ -40,6 +41,7 @@ struct dataplane {
 	struct farm_book *farms[LB_FARMS_MAX];
 	uint8_t stat_used[LB_SERVER_STATS_MAX];
 	int ncpus;
+	struct lb_vip_addrs vip_addrs;		/* the map's value, as last written */
 };
 
 /* Copy a whole table (sticky, conns) out a batch of elements per syscall, calling fn on
@@ -50,6 +52,13 @@ int table_walk(int fd, size_t key_size, size_t val_size,
 
 /* The digest a farm's book keeps of its map value: equal values, equal digests. */
 uint64_t farm_digest(const struct lb_farm *val);
+/* Size the sticky table and its summaries (before load): 0 or -errno. */
+int dataplane_sticky_size(struct dataplane *dp, uint32_t buckets);
+/* The vip_addrs bitmap (vipaddrs.c): add the bit of addr; make it hold exactly the VIPs v;
+ * read it from an adopted map. 0 or -errno. */
+int vip_addrs_add(struct dataplane *dp, const uint32_t *addr);
+int vip_addrs_sync(struct dataplane *dp, const struct dp_vip *v, size_t n);
+int vip_addrs_load(struct dataplane *dp);
 /* Write the meta record of a dataplane just created (pins.c). */
 int dataplane_meta_init(struct dataplane *dp);
 

@@ -43,8 +43,10 @@ int dataplane_open(struct dataplane **dpp, const struct dataplane_opts *opts)
 	struct dataplane *dp;
 	int err;
 
-	if (buckets & (buckets - 1)) {
-		pr_err("sticky table size %u is not a power of two", buckets);
+	if ((buckets & (buckets - 1)) || buckets < LB_STICKY_BUCKETS_MIN ||
+	    buckets > LB_STICKY_BUCKETS_MAX) {
+		pr_err("sticky table size %u is not a power of two from %u to %u", buckets,
+		       LB_STICKY_BUCKETS_MIN, LB_STICKY_BUCKETS_MAX);
 		return -EINVAL;
 	}
 	dp = calloc(1, sizeof(*dp));
@@ -60,7 +62,7 @@ int dataplane_open(struct dataplane **dpp, const struct dataplane_opts *opts)
 	dp->skel->rodata->sticky_mask = buckets - 1;
 	if (opts && opts->insert_rate)
 		dp->skel->rodata->insert_rate = opts->insert_rate;
-	err = bpf_map__set_max_entries(dp->skel->maps.sticky, buckets);
+	err = dataplane_sticky_size(dp, buckets);
 	if (!err && opts && opts->conn_max)
 		err = bpf_map__set_max_entries(dp->skel->maps.conns, opts->conn_max);
 	if (!err)
@@ -94,6 +96,28 @@ void dataplane_close(struct dataplane *dp)
 int dataplane_prog_fd(const struct dataplane *dp)
 {
 	return dp->prog_fd;
+}
+
+int dataplane_sticky_size(struct dataplane *dp, uint32_t buckets)
+{
+	int err = bpf_map__set_max_entries(dp->skel->maps.sticky, buckets);
+
+	return err ?: bpf_map__set_max_entries(dp->skel->maps.sticky_sum,
+					       buckets / LB_STICKY_SUM_BUCKETS);
+}
+
+uint32_t dataplane_sticky_buckets(const struct dataplane *dp)
+{
+	return bpf_map__max_entries(dp->skel->maps.sticky);
+}
+
+uint32_t dataplane_sticky_buckets_for(uint64_t sources)
+{
+	uint32_t b = LB_STICKY_BUCKETS_MIN;
+
+	while (LB_STICKY_RATED(b) < sources && b < LB_STICKY_BUCKETS_MAX)
+		b <<= 1;
+	return LB_STICKY_RATED(b) < sources ? 0 : b;
 }
 
 /* The farm is in the stamp so that a server in two farms has two keys: the census (stats.c)
@@ -365,6 +389,7 @@ int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 	next->digest = farm_digest(val);
 	next->input = farm_input(&f);
 	next->timeout = val->hdr.timeout;
+	next->seed = val->hdr.seed;
 	for (uint32_t s = 0; s < next->nslots; s++)
 		next->flags[s] = val->servers[s].flags;
 	/* an unchanged farm is not swapped: each swap waits for an RCU grace period */
@@ -521,6 +546,8 @@ int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *v)
 	uint32_t done;
 
 	err = vip_check(v);
+	if (!err)
+		err = vip_addrs_add(dp, v->addr);
 	if (err)
 		return err;
 	done = vip_keys(v, vip_put, fd, &val, UINT32_MAX, &err);
@@ -563,8 +590,10 @@ int dataplane_vips_sync(struct dataplane *dp, const struct dp_vip *v, size_t n)
 		err = dataplane_vip_set(dp, &v[i]);
 	if (err)
 		return err;
-	return map_prune(bpf_map__fd(dp->skel->maps.vips), sizeof(struct lb_vip_key), vip_claimed,
-			 &set);
+	err = map_prune(bpf_map__fd(dp->skel->maps.vips), sizeof(struct lb_vip_key), vip_claimed,
+			&set);
+	/* the bits of addresses left with no key go only now */
+	return err ?: vip_addrs_sync(dp, v, n);
 }
 
 static int acl_key(const struct dp_acl *a, struct lb_acl_key *k)
@@ -663,6 +692,23 @@ int dataplane_verdicts(const struct dataplane *dp, struct lb_counter out[LB_R_MA
 
 	for (uint32_t r = 0; r < LB_R_MAX && !err; r++)
 		err = percpu_sum(dp, dp->skel->maps.verdicts, r, &out[r]);
+	return err;
+}
+
+int dataplane_sticky_full(const struct dataplane *dp, uint64_t *out)
+{
+	uint64_t *v = calloc(dp->ncpus, sizeof(*v));
+	uint32_t zero = 0;
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	*out = 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sticky_full), &zero, v))
+		err = -errno;
+	for (int c = 0; c < dp->ncpus && !err; c++)
+		*out += v[c];
+	free(v);
 	return err;
 }
 

@@ -21,7 +21,7 @@
 struct dataplane;
 
 struct dataplane_opts {
-	uint32_t sticky_buckets;	/* power of two; 0: LB_STICKY_BUCKETS */
+	uint32_t sticky_buckets;	/* power of two >= LB_STICKY_BUCKETS_MIN; 0: LB_STICKY_BUCKETS */
 	uint32_t conn_max;		/* 0: LB_CONN_MAX */
 	uint32_t insert_rate;		/* new entries per CPU per second; 0: default */
 };
@@ -62,6 +62,12 @@ struct dp_vip {
 int dataplane_open(struct dataplane **dpp, const struct dataplane_opts *opts);
 void dataplane_close(struct dataplane *dp);
 int dataplane_prog_fd(const struct dataplane *dp);
+/* Buckets of the sticky table (an adopted one keeps the size it was created with): it holds
+ * LB_STICKY_RATED(buckets) live sources without a hole, in buckets * (64 + 4) bytes. */
+uint32_t dataplane_sticky_buckets(const struct dataplane *dp);
+/* The fewest buckets (a power of two, >= LB_STICKY_BUCKETS_MIN) rated for `sources` live
+ * sources; 0 if that is more than LB_STICKY_BUCKETS_MAX. */
+uint32_t dataplane_sticky_buckets_for(uint64_t sources);
 
 /* Build the farm's Maglev ring and swap it in. Returns 0 or -errno (nothing changed). */
 int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *farm);
@@ -134,6 +140,9 @@ int dataplane_server_stats(const struct dataplane *dp, uint32_t farm, uint32_t i
 			   struct lb_counter *out);
 int dataplane_vip_stats(const struct dataplane *dp, uint32_t frontend, struct lb_counter *out);
 const char *dataplane_reason_name(enum lb_reason r);
+/* Sources that could not be recorded since the dataplane was created: both their buckets
+ * held live clients (more live sources than the table is rated for). */
+int dataplane_sticky_full(const struct dataplane *dp, uint64_t *out);
 
 /* --- census of the sticky and connection tables (stats.c) ----------------------------------- */
 
@@ -161,6 +170,14 @@ struct dp_census {
  * Release with dp_census_free(). */
 int dataplane_sticky_census(const struct dataplane *dp, struct dp_census *out);
 int dataplane_conn_census(const struct dataplane *dp, struct dp_census *out);
+/*
+ * How many of the n sources src[i] (LB_V4 or LB_V6 addresses as the balancer hashes them,
+ * network order) the sticky table records for the farm in slot farm: an entry with their tag
+ * in one of their two buckets, naming one of the farm's servers. What a benchmark or a test
+ * checks before it trusts that every source is known. 0 or -errno.
+ */
+int dataplane_sticky_recorded(const struct dataplane *dp, uint32_t farm,
+			      const uint32_t (*src)[LB_ADDR_WORDS], size_t n, size_t *recorded);
 /* Live entries naming key (dataplane_server_key()); 0 for a key the census does not know. */
 uint32_t dp_census_count(const struct dp_census *c, uint32_t key);
 void dp_census_free(struct dp_census *c);

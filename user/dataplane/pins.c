@@ -257,6 +257,7 @@ static int book_rebuild(struct dataplane *dp, uint32_t slot, struct lb_farm *val
 		return -ENOMEM;
 	b->digest = farm_digest(val);
 	b->timeout = val->hdr.timeout;
+	b->seed = val->hdr.seed;
 	b->nslots = val->hdr.nservers;
 	for (uint32_t s = 0; s < b->nslots; s++) {
 		const struct lb_server *ls = &val->servers[s];
@@ -314,7 +315,8 @@ int dataplane_adopt(struct dataplane **dpp, const char *dir, char why[WHY_MAX])
 	}
 	/* the pinned program keeps running as it was loaded: a second copy is not loaded */
 	bpf_program__set_autoload(dp->skel->progs.limpet_balancer, false);
-	err = bpf_map__set_max_entries(dp->skel->maps.sticky, meta.sticky_buckets);
+	/* the pinned table keeps its size, whatever this limpetd was asked for */
+	err = dataplane_sticky_size(dp, meta.sticky_buckets);
 	err = err ?: bpf_map__set_max_entries(dp->skel->maps.conns, meta.conn_max);
 	err = err ?: maps_reuse(dp, dir, why);
 	if (!err) {
@@ -323,6 +325,7 @@ int dataplane_adopt(struct dataplane **dpp, const char *dir, char why[WHY_MAX])
 			snprintf(why, WHY_MAX, "reusing the pinned maps: %s", strerror(-err));
 	}
 	err = err ?: prog_adopt(dp, dir, why);
+	err = err ?: vip_addrs_load(dp);
 	val = err ? NULL : malloc(sizeof(*val));
 	if (!err && !val)
 		err = -ENOMEM;

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane/dataplane-int.h"
+#include "limpet/hash.h"
 
 #define WALK_BATCH 4096
 
@@ -225,5 +226,59 @@ int dataplane_conn_census(const struct dataplane *dp, struct dp_census *out)
 				 sizeof(struct lb_conn), conn_count, &w);
 	if (err)
 		dp_census_free(out);
+	return err;
+}
+
+/* The whole sticky table, copied out bucket by bucket (table_walk hands them in order). */
+struct table_copy {
+	struct lb_sticky_bucket *b;
+	uint32_t cap;
+};
+
+static void bucket_copy(void *arg, const void *key, const void *val)
+{
+	struct table_copy *t = arg;
+	uint32_t idx = *(const uint32_t *)key;
+
+	if (idx < t->cap)
+		memcpy(&t->b[idx], val, sizeof(t->b[idx]));
+}
+
+/* Whether bucket b holds tag naming a server of the farm book fb. */
+static bool bucket_holds(const struct lb_sticky_bucket *b, uint32_t tag, const struct farm_book *fb)
+{
+	for (int e = 0; e < LB_STICKY_WAYS; e++) {
+		uint32_t slot = LB_SERVER_KEY_SLOT(b->ent[e].server);
+
+		if (b->ent[e].tag == tag && slot < fb->nslots && fb->key[slot] == b->ent[e].server)
+			return true;
+	}
+	return false;
+}
+
+int dataplane_sticky_recorded(const struct dataplane *dp, uint32_t farm,
+			      const uint32_t (*src)[LB_ADDR_WORDS], size_t n, size_t *recorded)
+{
+	const struct farm_book *fb = farm < LB_FARMS_MAX ? dp->farms[farm] : NULL;
+	uint32_t buckets = bpf_map__max_entries(dp->skel->maps.sticky), mask = buckets - 1;
+	struct table_copy t = { .cap = buckets };
+	int err;
+
+	*recorded = 0;
+	if (!fb)
+		return -ENOENT;
+	t.b = calloc(buckets, sizeof(*t.b));
+	if (!t.b)
+		return -ENOMEM;
+	err = table_walk(bpf_map__fd(dp->skel->maps.sticky), sizeof(uint32_t), sizeof(*t.b),
+			 bucket_copy, &t);
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t sh = lb_sticky_hash(lb_hash_addr(src[i], fb->seed), farm);
+		uint32_t tag = lb_sticky_tag(sh), idx = sh & mask;
+
+		*recorded += bucket_holds(&t.b[idx], tag, fb) ||
+			     bucket_holds(&t.b[lb_sticky_alt(idx, tag, mask)], tag, fb);
+	}
+	free(t.b);
 	return err;
 }

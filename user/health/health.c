@@ -235,8 +235,9 @@ static int hfarm_init(struct hfarm *hf, enum cfg_layer l, const struct cfg_farm 
 	return 0;
 }
 
-/* The port when neither the probe, the server nor the farm gives one: the first port of a
- * frontend sending to the farm, an enabled one first (dsr and ipip keep the VIP's port). */
+/* The port of a tcp/udp server when neither the probe, the server nor the farm gives one: the
+ * first port of a frontend sending to the farm, an enabled one first (dsr and ipip keep the
+ * VIP's port). */
 static uint16_t frontend_port(const struct cfg_layer_cfg *lc, uint32_t farm)
 {
 	uint16_t port = 0;
@@ -316,7 +317,9 @@ static int farm_build(struct health *h, struct build *b, enum cfg_layer l,
 		      const struct cfg_layer_cfg *lc, const struct cfg_farm *f)
 {
 	struct hfarm *hf = &b->farms[b->nfarms];
-	uint16_t fport = f->port ? f->port : frontend_port(lc, f->id);
+	/* an http server is probed where the L7 proxy connects to it (config.h) */
+	uint16_t fport = f->port ? f->port : l == CFG_HTTP ? CFG_HTTP_PORT_DEFAULT
+							 : frontend_port(lc, f->id);
 	char name[128];
 	int err;
 

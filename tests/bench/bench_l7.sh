@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# L7 benchmark (DESIGN.md section 7, issue 8), run by scripts/bench.sh inside a rig (2 backends
+# running namesrv): requests/s and p50/p99 latency of limpet's L7 proxy (cookie stickiness,
+# roundrobin) against HAProxy (the Debian package) with the equivalent config, same backends,
+# same CPU pinning, same run, measured with wrk from the client namespace:
+#   nocookie  every request without a cookie: balanced roundrobin, answered with Set-Cookie
+#   cookie    every request with a valid cookie (alternating the two servers' cookies): routed
+#             by it, no Set-Cookie
+# at 1 worker (limpetd --l7-workers 1 / HAProxy nbthread 1) and at 2.
+#
+# Pinning (2 CPUs or more): t1: the proxy on CPU 1, wrk and both namesrv on CPU 0; t2: the
+# proxy on CPUs 0-1, wrk and the backends too (a 2-core machine has no third core). The
+# baseline of the backends: wrk straight to one namesrv, same pinning, must be well above what
+# the proxies reach (else the figures say nothing about the proxies: a warning says so).
+# Where the time goes: each run's CPU (% of one core) of the proxy, wrk and the backends, from
+# /proc/PID/stat, and each CPU's busy and softirq share from /proc/stat.
+#
+# limpet: build/limpetd (-O2, no sanitizer) on 198.18.100.1:80; HAProxy on 198.18.100.2:80
+# (both VIPs on the LB's lo; limpet's XDP program passes both up: pass_l7, pass_not_vip).
+# HAProxy's config: balance roundrobin, cookie LIMPETSRV insert indirect nocache (httponly,
+# SameSite=Lax, Path=/ as limpet's), option forwardfor, X-Forwarded-Proto set, keep-alive on
+# both sides, http-reuse safe.
+#
+# Knobs: BENCH_L7_DURATION (s, default 5), BENCH_L7_CONNS (wrk connections, default 50),
+# BENCH_L7_ROUNDS (default 1: each figure is the best of the rounds), BENCH_L7_THREADS ("1 2").
+# Prints a table, then BENCH l7.rps.nocookie, l7.rps.cookie, l7.p99.nocookie, l7.p99.cookie
+# (1 worker) and the same names with .t2 (2 workers); value limpet, baseline HAProxy.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export LIMPETD_BIN=${LIMPETD_BIN:-$root/build/limpetd}
+. "$root/scripts/lib.sh"
+
+dur=${BENCH_L7_DURATION:-5}
+conns=${BENCH_L7_CONNS:-50}
+rounds=${BENCH_L7_ROUNDS:-1}
+threads_list=${BENCH_L7_THREADS:-1 2}
+proxies=${BENCH_L7_PROXIES:-limpet haproxy}	# for a partial run: only one of them
+svc=bench-l7
+sock=/run/limpet/$svc.sock
+vip_l=198.18.100.1
+vip_h=198.18.100.2
+work=$(mktemp -d)
+haproxy_pid=
+py=/usr/bin/python3
+
+cleanup() {
+	[ -n "$haproxy_pid" ] && { kill "$haproxy_pid" 2>/dev/null; wait "$haproxy_pid" 2>/dev/null; }
+	limpetd_stop >/dev/null 2>&1
+	rm -rf "$work" "/sys/fs/bpf/limpet/$svc" /run/limpet/$svc.*
+}
+trap cleanup EXIT
+die() { echo "bench_l7: $*" >&2; exit 1; }
+
+command -v wrk >/dev/null || die "wrk is not installed (scripts/deps.sh)"
+command -v haproxy >/dev/null || die "haproxy is not installed (scripts/deps.sh)"
+[ "${RIG_SERVE:-0}" = 1 ] && [ "${RIG_BACKENDS:-0}" -ge 2 ] || die "needs a rig with --serve and 2 backends"
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ]; then
+	cpu_load=0 cpu_proxy1=1 cpu_all=0-1
+else
+	cpu_load=0 cpu_proxy1=0 cpu_all=0
+fi
+
+
+in_lb ip addr add "$vip_h/32" dev lo 2>/dev/null || true
+backend_pids=$(awk '{ print $2 }' "/run/limpet-rig/$RIG_PREFIX.pids")
+
+# --- wrk --------------------------------------------------------------------------------------
+# The scripts print one machine-readable line at the end (done() runs once, over all threads).
+cat >"$work/done.lua" <<'LUA'
+done = function(summary, latency, requests)
+	local e = summary.errors
+	io.write(string.format("WRK requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d status=%d\n",
+		summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+		e.connect + e.read + e.write + e.timeout, e.status))
+end
+LUA
+cp "$work/done.lua" "$work/nocookie.lua"
+# cookie NAME VALUE1 VALUE2: alternate two servers' cookies, request by request
+write_cookie_lua() {
+	{
+		cat "$work/done.lua"
+		cat <<-LUA
+		local reqs, n = {}, 0
+		init = function(args)
+			reqs[1] = wrk.format("GET", "/", { ["Cookie"] = "$1=$2" })
+			reqs[2] = wrk.format("GET", "/", { ["Cookie"] = "$1=$3" })
+		end
+		request = function()
+			n = n + 1
+			return reqs[n % 2 + 1]
+		end
+		LUA
+	} >"$work/$4.lua"
+}
+
+# wrkstat.py WRK-LINE T0 T1 HZ PROXY0 PROXY1 BACKENDS0 BACKENDS1 "WRK-USER WRK-SYS" STAT0 STAT1
+cat >"$work/wrkstat.py" <<'PY'
+import sys
+line, t0, t1, hz, p0, p1, b0, b1, w, s0, s1 = sys.argv[1:]
+kv = dict(x.split("=") for x in line.split()[1:])
+el = float(t1) - float(t0)
+hz = float(hz)
+rps = int(kv["requests"]) / (int(kv["duration_us"]) / 1e6)
+pct = lambda a, b: 100.0 * (int(b) - int(a)) / hz / el
+wu, ws = map(float, w.split())
+out = []
+for la, lb in zip(s0.splitlines(), s1.splitlines()):
+    xa, xb = la.split(), lb.split()
+    d = [int(q) - int(p) for p, q in zip(xa[1:], xb[1:])]
+    tot = sum(d[:8]) or 1
+    busy = tot - d[3] - d[4]
+    out.append("%s:%.0f%%(si%.0f%%)" % (xa[0], 100.0 * busy / tot, 100.0 * d[6] / tot))
+print("%.0f %s %s %s %s %.0f %.0f %.0f %s" % (rps, kv["p50_us"], kv["p99_us"], kv["errors"],
+      kv["status"], pct(p0, p1), 100.0 * (wu + ws) / el, pct(b0, b1), ",".join(out)))
+PY
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_snap() { grep '^cpu[0-9]' /proc/stat; }
+
+# wrk_run CPUS URL SCRIPT PROXY_PID: one wrk run; prints
+# "rps p50_us p99_us errors status_errors cpu_proxy cpu_wrk cpu_backends cpus"
+wrk_run() {
+	local cpus=$1 url=$2 script=$3 ppid=$4 out p0 p1 b0 b1 t0 t1 s0 s1 w hz line
+	hz=$(getconf CLK_TCK)
+	p0=$(ticks "$ppid")
+	b0=0
+	for p in $backend_pids; do b0=$((b0 + $(ticks "$p"))); done
+	s0=$(cpu_snap)
+	t0=$(date +%s.%N)
+	TIMEFORMAT='%U %S'
+	{ time in_client taskset -c "$cpus" wrk -t1 -c"$conns" -d"${dur}s" -s "$script" "$url" \
+		>"$work/wrk.out" 2>&1; } 2>"$work/wrk.time"
+	t1=$(date +%s.%N)
+	p1=$(ticks "$ppid")
+	b1=0
+	for p in $backend_pids; do b1=$((b1 + $(ticks "$p"))); done
+	s1=$(cpu_snap)
+	line=$(grep '^WRK ' "$work/wrk.out") || { cat "$work/wrk.out" >&2; die "wrk failed against $url"; }
+	read -r w <"$work/wrk.time" || w="0 0"
+	"$py" "$work/wrkstat.py" "$line" "$t0" "$t1" "$hz" "$p0" "$p1" "$b0" "$b1" "$w" "$s0" "$s1"
+}
+
+# --- the proxies ------------------------------------------------------------------------------
+cat >"$work/limpet.json" <<JSON
+{"serviceName": "$svc", "hashSeed": "0123456789abcdef",
+ "http": {"frontend": [{"frontendId": 1, "address": "$vip_l", "port": "80", "defaultFarmId": 1}],
+	  "farm": [{"farmId": 1, "balance": "roundrobin", "stickiness": "cookie",
+		    "server": [{"serverId": 1, "address": "198.18.1.11", "port": 80},
+			       {"serverId": 2, "address": "198.18.1.12", "port": 80}]}]}}
+JSON
+
+limpet_workers_opt() {
+	"$LIMPETD_BIN" --help 2>&1 | grep -q -- '--l7-workers' && echo "--l7-workers $1"
+	return 0
+}
+
+# limpet_up THREADS CPUS: limpetd with THREADS workers, every thread pinned to CPUS
+limpet_up() {
+	# shellcheck disable=SC2046
+	limpetd_start "$work/limpet.json" --api "unix:$sock" $(limpet_workers_opt "$1") ||
+		{ cat "$LIMPETD_LOG" >&2; die "limpetd did not start"; }
+	taskset -a -p -c "$2" "$LIMPETD_PID" >/dev/null
+}
+
+api_cookie() {	# api_cookie SERVER: the server's read-only cookie
+	curl -s --unix-socket "$sock" "http://limpet/ipLoadbalancing/$svc/http/farm/1/server/$1" |
+		"$py" -c 'import json, sys; print(json.load(sys.stdin).get("cookie") or "")'
+}
+
+haproxy_up() {	# haproxy_up THREADS CPUS
+	cat >"$work/haproxy.cfg" <<-CFG
+	global
+		nbthread $1
+		maxconn 4096
+	defaults
+		mode http
+		timeout connect 5s
+		timeout client 30s
+		timeout server 30s
+		option http-keep-alive
+		option forwardfor
+		http-reuse safe
+	frontend fe
+		bind $vip_h:80
+		http-request set-header X-Forwarded-Proto http
+		default_backend be
+	backend be
+		balance roundrobin
+		cookie LIMPETSRV insert indirect nocache httponly attr SameSite=Lax attr Path=/
+		server s1 198.18.1.11:80 cookie s1
+		server s2 198.18.1.12:80 cookie s2
+	CFG
+	haproxy -c -f "$work/haproxy.cfg" >/dev/null || die "haproxy refuses its config"
+	"$root/scripts/rig.sh" exec lb taskset -c "$2" haproxy -db -f "$work/haproxy.cfg" \
+		>"$work/haproxy.log" 2>&1 &
+	haproxy_pid=$!
+	local i
+	for ((i = 0; i < 50; i++)); do
+		in_lb ss -Hltn 2>/dev/null | grep -q "$vip_h:80" && return 0
+		sleep 0.1
+	done
+	cat "$work/haproxy.log" >&2
+	die "haproxy does not listen on $vip_h:80"
+}
+haproxy_down() {
+	kill "$haproxy_pid" 2>/dev/null
+	wait "$haproxy_pid" 2>/dev/null || true
+	haproxy_pid=
+}
+
+# check VIP COOKIE-NAME GOOD-COOKIE: before timing, the proxy answers, balances, sets the
+# cookie to a client without one, routes by a valid one without setting it again
+check_proxy() {
+	local vip=$1 name=$2 good=$3 h1 h2 seen
+	h1=$(in_client curl -s -m 5 -D - -o /dev/null "http://$vip/") ||
+		die "$vip does not answer"
+	grep -qi "^set-cookie: $name=" <<<"$h1" || die "$vip: no Set-Cookie for a client without one: $h1"
+	seen=$(for i in 1 2 3 4; do in_client curl -s -m 5 "http://$vip/"; done | sort -u | wc -l)
+	[ "$seen" -eq 2 ] || die "$vip: 4 requests without a cookie reached $seen backends (want 2)"
+	h2=$(in_client curl -s -m 5 -D - -H "Cookie: $name=$good" "http://$vip/") ||
+		die "$vip does not answer with a cookie"
+	grep -qi '^set-cookie' <<<"$h2" && die "$vip: Set-Cookie although the cookie was valid: $h2"
+	grep -q '^b1' <<<"$h2" || die "$vip: the cookie of b1 was served by another: $h2"
+	return 0
+}
+
+# --- the runs ---------------------------------------------------------------------------------
+declare -A R	# "proxy.case.threads" -> "rps p50 p99 errors status cpu..."
+
+# measure KEY WRK_RUN-ARGS...: one run; R[KEY] keeps the one with the higher requests/s
+measure() {
+	local key=$1 new old
+	shift
+	wrk_run "$@" >"$work/res" || exit 1
+	new=$(cat "$work/res")
+	old=${R[$key]:-}
+	if [ -z "$old" ] || [ "${new%% *}" -gt "${old%% *}" ]; then R[$key]=$new; fi
+}
+has() { [[ " $proxies " == *" $1 "* ]]; }
+
+echo "# L7: wrk -t1 -c$conns -d${dur}s, $rounds round(s); CPUs: $ncpu"
+# the backends alone, as pinned in the t1 runs (and unpinned for t2)
+for p in $backend_pids; do taskset -p -c "$cpu_load" "$p" >/dev/null; done
+measure base "$cpu_load" "http://198.18.1.11/" "$work/nocookie.lua" "${backend_pids%% *}"
+base1=${R[base]}
+echo "# backends alone (wrk -> namesrv b1 directly, wrk and namesrv on CPU $cpu_load): ${base1%% *} req/s"
+
+for t in $threads_list; do
+	if [ "$t" -eq 1 ]; then cpus=$cpu_proxy1 load=$cpu_load; else cpus=$cpu_all load=$cpu_all; fi
+	for p in $backend_pids; do taskset -p -c "$load" "$p" >/dev/null; done
+	if has limpet; then
+		limpet_up "$t" "$cpus"
+		c1=$(api_cookie 1) c2=$(api_cookie 2)
+		[ ${#c1} -eq 22 ] && [ ${#c2} -eq 22 ] ||
+			die "no server cookie in the API (got '$c1' '$c2')"
+		write_cookie_lua LIMPETSRV "$c1" "$c2" cookie_l
+		check_proxy "$vip_l" LIMPETSRV "$c1"
+	fi
+	if has haproxy; then
+		write_cookie_lua LIMPETSRV s1 s2 cookie_h
+		haproxy_up "$t" "$cpus"
+		check_proxy "$vip_h" LIMPETSRV s1
+	fi
+	for ((r = 0; r < rounds; r++)); do
+		for c in nocookie cookie; do
+			sl=$work/$c.lua sh=$work/$c.lua
+			[ "$c" = cookie ] && sl=$work/cookie_l.lua sh=$work/cookie_h.lua
+			has limpet && measure "limpet.$c.$t" "$load" "http://$vip_l/" "$sl" "$LIMPETD_PID"
+			has haproxy && measure "haproxy.$c.$t" "$load" "http://$vip_h/" "$sh" "$haproxy_pid"
+		done
+	done
+	has haproxy && haproxy_down
+	if has limpet; then
+		limpetd_stop || die "limpetd exited with status $? (see $LIMPETD_LOG)"
+	fi
+done
+
+# --- report -----------------------------------------------------------------------------------
+fmt_ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+printf '\n%-8s %-9s %-3s %9s %8s %8s %6s %7s %6s %8s  %s\n' proxy case thr req/s p50_ms p99_ms \
+	errors proxy% wrk% backend% "per-CPU busy (softirq)"
+for t in $threads_list; do
+	for c in nocookie cookie; do
+		for px in $proxies; do
+			read -r rps p50 p99 err st cp cw cb cpus <<<"${R[$px.$c.$t]}"
+			printf '%-8s %-9s %-3s %9s %8s %8s %6s %7s %6s %8s  %s\n' "$px" "$c" "$t" "$rps" \
+				"$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$((err + st))" "$cp" "$cw" "$cb" "$cpus"
+		done
+	done
+done
+echo "# backends alone: ${base1%% *} req/s (wrk -> one namesrv, same CPU as in the t1 runs)"
+for t in $threads_list; do
+	for c in nocookie cookie; do
+		for px in $proxies; do
+			read -r rps _ _ err st _ <<<"${R[$px.$c.$t]}"
+			[ $((err + st)) -eq 0 ] || echo "# WARNING: $px $c t$t: $err socket errors, $st bad statuses"
+			[ "$rps" -lt $(( ${base1%% *} * 3 / 4 )) ] ||
+				echo "# WARNING: $px $c t$t reaches $rps req/s, near what wrk and the backends alone do: not the proxy's limit"
+		done
+	done
+done
+has limpet && has haproxy || exit 0
+for t in $threads_list; do
+	sfx=
+	[ "$t" -eq 1 ] || sfx=.t$t
+	for c in nocookie cookie; do
+		read -r lr _ lp99 _ <<<"${R[limpet.$c.$t]}"
+		read -r hr _ hp99 _ <<<"${R[haproxy.$c.$t]}"
+		echo "BENCH l7.rps.$c$sfx value=$lr unit=req/s baseline=$hr ratio=$(awk -v a="$lr" -v b="$hr" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+		echo "BENCH l7.p99.$c$sfx value=$(fmt_ms "$lp99") unit=ms baseline=$(fmt_ms "$hp99") ratio=$(awk -v a="$lp99" -v b="$hp99" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+	done
+done
