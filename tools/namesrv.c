@@ -17,9 +17,11 @@
  *                        it had one: "PROXY-V1: PROXY TCP4 SRC DST SPORT DPORT" or
  *                        "PROXY-V2: TCP4 SRC DST SPORT DPORT" (or "PROXY-V2: LOCAL")
  *     GET /chunked/N     N bytes like /bytes/N, Transfer-Encoding: chunked (HTTP/1.1)
+ *     GET /eof/N         N bytes, no Content-Length: the body ends when the connection closes
  *     GET /delay/MS      the name, answered MS milliseconds (<= 600000) later
  *     any /upload        reads the request body (Content-Length or chunked) and answers
- *                        "N CRC" once it is all in: its length and zlib CRC-32 (8 hex digits)
+ *                        "N CRC" once it is all in: its length and zlib CRC-32 (8 hex digits);
+ *                        with Expect: 100-continue, "100 Continue" first
  *   A PROXY protocol header (v1 or v2) at the start of a connection is taken and remembered
  *   (whatever the options). --fail reset|close: every request gets no answer, the connection
  *   is reset (RST) or closed (FIN) once its head is in: a backend failing before answering.
@@ -108,6 +110,7 @@ struct conn {
 	uint64_t body_left;	/* generated /bytes body still to send */
 	uint64_t discard;	/* request body bytes still to skip */
 	bool out_chunked;	/* the generated body goes out chunked (/chunked/N) */
+	bool out_eof;		/* the body ends with the connection (/eof/N): no framing */
 	bool chunk_started;	/* a chunk's data went out: the next size line needs a CRLF */
 	uint64_t chunk_left;	/* data of the current chunk still to send */
 	char *xbody;		/* a body too big for out (/headers), malloc'd; sent after out */
@@ -173,7 +176,10 @@ static void conn_respond(const struct srv *s, struct conn *c, int status, const 
 	char framing[64];
 	int n;
 
-	if (c->out_chunked)
+	if (c->out_eof) {
+		framing[0] = '\0';
+		keep = KEEP_NO;
+	} else if (c->out_chunked)
 		snprintf(framing, sizeof(framing), "Transfer-Encoding: chunked\r\n");
 	else
 		snprintf(framing, sizeof(framing), "Content-Length: %llu\r\n",
@@ -362,7 +368,7 @@ static bool conn_request(const struct srv *s, struct conn *c)
 	unsigned long long clen = 0;
 	unsigned long nbytes = 0;
 	int bytes_req = 0;	/* 1: /bytes/N; -1: /bytes/ with a bad N */
-	bool chunked_req = false, upload = false;
+	bool chunked_req = false, upload = false, expect100 = false;
 	unsigned long delay = 0;
 	size_t hlen;
 
@@ -467,6 +473,8 @@ static bool conn_request(const struct srv *s, struct conn *c)
 		} else if (!strcasecmp(line, "transfer-encoding")) {
 			chunked = true;	/* a body we do not frame: answer, then close */
 			chunked_req = token_has(v, "chunked");
+		} else if (!strcasecmp(line, "expect")) {
+			expect100 = !strcasecmp(v, "100-continue");
 		}
 	}
 
@@ -480,6 +488,10 @@ static bool conn_request(const struct srv *s, struct conn *c)
 			bytes_req = fx_parse_ulong(path + 9, 0, BYTES_MAX, &nbytes) ? 1 : -1;
 			/* RFC 9112 6.1: no Transfer-Encoding to an HTTP/1.0 request */
 			c->out_chunked = bytes_req > 0 && !head && http11;
+		}
+		if (!strncmp(path, "/eof/", 5)) {
+			bytes_req = fx_parse_ulong(path + 5, 0, BYTES_MAX, &nbytes) ? 1 : -1;
+			c->out_eof = bytes_req > 0;
 		}
 		if (!strncmp(path, "/delay/", 7) && !fx_parse_ulong(path + 7, 0, DELAY_MAX, &delay))
 			bytes_req = -1;
@@ -506,6 +518,10 @@ static bool conn_request(const struct srv *s, struct conn *c)
 		clen = 0;
 		memmove(c->in, c->in + hlen, c->in_len - hlen);
 		c->in_len -= hlen;
+		if (expect100 && http11) {	/* the interim response, then the body */
+			c->out_len = snprintf(c->out, sizeof(c->out), "HTTP/1.1 100 Continue\r\n\r\n");
+			c->out_off = 0;
+		}
 		pr_debug("%s: %s %s (upload, %s)", c->peer, method, path,
 			 chunked_req ? "chunked" : "content-length");
 		return true;

@@ -13,7 +13,9 @@
 # baseline of the backends: wrk straight to one namesrv, same pinning, must be well above what
 # the proxies reach (else the figures say nothing about the proxies: a warning says so).
 # Where the time goes: each run's CPU (% of one core) of the proxy, wrk and the backends, from
-# /proc/PID/stat, and each CPU's busy and softirq share from /proc/stat.
+# /proc/PID/stat and wrk's rusage, "other" (busy CPU time charged to none of them: softirq
+# run elsewhere, other processes of the machine), and each CPU's busy and softirq share from
+# /proc/stat.
 #
 # limpet: build/limpetd (-O2, no sanitizer) on 198.18.100.1:80; HAProxy on 198.18.100.2:80
 # (both VIPs on the LB's lo; limpet's XDP program passes both up: pass_l7, pass_not_vip).
@@ -21,18 +23,23 @@
 # SameSite=Lax, Path=/ as limpet's), option forwardfor, X-Forwarded-Proto set, keep-alive on
 # both sides, http-reuse safe.
 #
-# Knobs: BENCH_L7_DURATION (s, default 5), BENCH_L7_CONNS (wrk connections, default 50),
-# BENCH_L7_ROUNDS (default 1: each figure is the best of the rounds), BENCH_L7_THREADS ("1 2").
-# Prints a table, then BENCH l7.rps.nocookie, l7.rps.cookie, l7.p99.nocookie, l7.p99.cookie
-# (1 worker) and the same names with .t2 (2 workers); value limpet, baseline HAProxy.
+# Knobs: BENCH_L7_DURATION (s, default 4), BENCH_L7_CONNS (wrk connections, default 50),
+# BENCH_L7_ROUNDS (default 2: each figure is the run of the best requests/s among the rounds,
+# limpet and HAProxy alternating), BENCH_L7_THREADS ("1 2"), BENCH_L7_PROXIES ("limpet haproxy").
+# Prints a table, then BENCH l7.rps.nocookie, l7.rps.cookie, l7.p99.nocookie, l7.p99.cookie,
+# l7.rps_per_core.nocookie, l7.rps_per_core.cookie (1 worker) and the same names with .t2 (2
+# workers); value limpet, baseline HAProxy. rps_per_core (requests/s per core of the proxy's own
+# CPU time) is the comparison that still holds when wrk and the backends, not the proxy, limit
+# the rate - on 2 cores they share one with each other and their softirq work: the report says
+# when that is so.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export LIMPETD_BIN=${LIMPETD_BIN:-$root/build/limpetd}
 . "$root/scripts/lib.sh"
 
-dur=${BENCH_L7_DURATION:-5}
+dur=${BENCH_L7_DURATION:-4}
 conns=${BENCH_L7_CONNS:-50}
-rounds=${BENCH_L7_ROUNDS:-1}
+rounds=${BENCH_L7_ROUNDS:-2}
 threads_list=${BENCH_L7_THREADS:-1 2}
 proxies=${BENCH_L7_PROXIES:-limpet haproxy}	# for a partial run: only one of them
 svc=bench-l7
@@ -97,22 +104,27 @@ write_cookie_lua() {
 # wrkstat.py WRK-LINE T0 T1 HZ PROXY0 PROXY1 BACKENDS0 BACKENDS1 "WRK-USER WRK-SYS" STAT0 STAT1
 cat >"$work/wrkstat.py" <<'PY'
 import sys
-line, t0, t1, hz, p0, p1, b0, b1, w, s0, s1 = sys.argv[1:]
+line, t0, t1, hz, p0, p1, b0, b1, w, s0, s1, pu0, pu1 = sys.argv[1:]
 kv = dict(x.split("=") for x in line.split()[1:])
 el = float(t1) - float(t0)
 hz = float(hz)
 rps = int(kv["requests"]) / (int(kv["duration_us"]) / 1e6)
 pct = lambda a, b: 100.0 * (int(b) - int(a)) / hz / el
 wu, ws = map(float, w.split())
-out = []
+out, busy_all = [], 0.0
 for la, lb in zip(s0.splitlines(), s1.splitlines()):
     xa, xb = la.split(), lb.split()
     d = [int(q) - int(p) for p, q in zip(xa[1:], xb[1:])]
     tot = sum(d[:8]) or 1
     busy = tot - d[3] - d[4]
+    busy_all += 100.0 * busy / tot
     out.append("%s:%.0f%%(si%.0f%%)" % (xa[0], 100.0 * busy / tot, 100.0 * d[6] / tot))
-print("%.0f %s %s %s %s %.0f %.0f %.0f %s" % (rps, kv["p50_us"], kv["p99_us"], kv["errors"],
-      kv["status"], pct(p0, p1), 100.0 * (wu + ws) / el, pct(b0, b1), ",".join(out)))
+cp, cw, cb = pct(p0, p1), 100.0 * (wu + ws) / el, pct(b0, b1)
+# other: busy CPU time none of the three was charged for (softirq elsewhere, other processes)
+# the proxy's user-space share of its CPU time (the rest: its syscalls, softirq charged to it)
+usr = 100.0 * (int(pu1) - int(pu0)) / max(1, int(p1) - int(p0))
+print("%.0f %s %s %s %s %.0f %.0f %.0f %.0f %.0f %s" % (rps, kv["p50_us"], kv["p99_us"],
+      kv["errors"], kv["status"], cp, cw, cb, max(0.0, busy_all - cp - cw - cb), usr, ",".join(out)))
 PY
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cpu_snap() { grep '^cpu[0-9]' /proc/stat; }
@@ -120,9 +132,10 @@ cpu_snap() { grep '^cpu[0-9]' /proc/stat; }
 # wrk_run CPUS URL SCRIPT PROXY_PID: one wrk run; prints
 # "rps p50_us p99_us errors status_errors cpu_proxy cpu_wrk cpu_backends cpus"
 wrk_run() {
-	local cpus=$1 url=$2 script=$3 ppid=$4 out p0 p1 b0 b1 t0 t1 s0 s1 w hz line
+	local cpus=$1 url=$2 script=$3 ppid=$4 out p0 p1 pu0 pu1 b0 b1 t0 t1 s0 s1 w hz line
 	hz=$(getconf CLK_TCK)
 	p0=$(ticks "$ppid")
+	pu0=$(awk '{ print $14 }' "/proc/$ppid/stat" 2>/dev/null || echo 0)
 	b0=0
 	for p in $backend_pids; do b0=$((b0 + $(ticks "$p"))); done
 	s0=$(cpu_snap)
@@ -132,12 +145,14 @@ wrk_run() {
 		>"$work/wrk.out" 2>&1; } 2>"$work/wrk.time"
 	t1=$(date +%s.%N)
 	p1=$(ticks "$ppid")
+	pu1=$(awk '{ print $14 }' "/proc/$ppid/stat" 2>/dev/null || echo 0)
 	b1=0
 	for p in $backend_pids; do b1=$((b1 + $(ticks "$p"))); done
 	s1=$(cpu_snap)
 	line=$(grep '^WRK ' "$work/wrk.out") || { cat "$work/wrk.out" >&2; die "wrk failed against $url"; }
 	read -r w <"$work/wrk.time" || w="0 0"
-	"$py" "$work/wrkstat.py" "$line" "$t0" "$t1" "$hz" "$p0" "$p1" "$b0" "$b1" "$w" "$s0" "$s1"
+	"$py" "$work/wrkstat.py" "$line" "$t0" "$t1" "$hz" "$p0" "$p1" "$b0" "$b1" "$w" "$s0" "$s1" \
+		"$pu0" "$pu1"
 }
 
 # --- the proxies ------------------------------------------------------------------------------
@@ -243,6 +258,9 @@ echo "# L7: wrk -t1 -c$conns -d${dur}s, $rounds round(s); CPUs: $ncpu"
 for p in $backend_pids; do taskset -p -c "$cpu_load" "$p" >/dev/null; done
 measure base "$cpu_load" "http://198.18.1.11/" "$work/nocookie.lua" "${backend_pids%% *}"
 base1=${R[base]}
+# the backends' own capacity: wrk on the other CPU (idle while no proxy runs), backends on CPU 0
+measure base_b "$cpu_proxy1" "http://198.18.1.11/" "$work/nocookie.lua" "${backend_pids%% *}"
+echo "# one backend alone, wrk on CPU $cpu_proxy1 and namesrv on CPU $cpu_load: ${R[base_b]%% *} req/s"
 echo "# backends alone (wrk -> namesrv b1 directly, wrk and namesrv on CPU $cpu_load): ${base1%% *} req/s"
 
 for t in $threads_list; do
@@ -277,25 +295,38 @@ done
 
 # --- report -----------------------------------------------------------------------------------
 fmt_ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
-printf '\n%-8s %-9s %-3s %9s %8s %8s %6s %7s %6s %8s  %s\n' proxy case thr req/s p50_ms p99_ms \
-	errors proxy% wrk% backend% "per-CPU busy (softirq)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+per_core() { awk -v r="$1" -v c="$2" 'BEGIN { printf "%.0f", (c > 0) ? (r * 100 / c) : 0 }'; }
+# busy CPU NAME CPUS-FIELD: that CPU's busy % in a run's per-CPU field
+busy() { sed -n "s/.*$1:\([0-9]*\)%.*/\1/p" <<<"$2"; }
+printf '\n%-8s %-9s %-3s %9s %8s %8s %6s %7s %5s %6s %8s %6s %9s  %s\n' proxy case thr req/s p50_ms \
+	p99_ms errors proxy% "(usr" wrk% backend% other% req/s/core "per-CPU busy (softirq)"
 for t in $threads_list; do
 	for c in nocookie cookie; do
 		for px in $proxies; do
-			read -r rps p50 p99 err st cp cw cb cpus <<<"${R[$px.$c.$t]}"
-			printf '%-8s %-9s %-3s %9s %8s %8s %6s %7s %6s %8s  %s\n' "$px" "$c" "$t" "$rps" \
-				"$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$((err + st))" "$cp" "$cw" "$cb" "$cpus"
+			read -r rps p50 p99 err st cp cw cb co cu cpus <<<"${R[$px.$c.$t]}"
+			printf '%-8s %-9s %-3s %9s %8s %8s %6s %7s %5s %6s %8s %6s %9s  %s\n' "$px" "$c" \
+				"$t" "$rps" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$((err + st))" "$cp" \
+				"$cu%)" "$cw" "$cb" "$co" "$(per_core "$rps" "$cp")" "$cpus"
 		done
 	done
 done
-echo "# backends alone: ${base1%% *} req/s (wrk -> one namesrv, same CPU as in the t1 runs)"
+echo "# backends alone: ${base1%% *} req/s (wrk -> one namesrv, same CPU as in the t1 runs);"
+echo "# one namesrv with a CPU of its own: ${R[base_b]%% *} req/s (the proxies spread over two)"
+echo "# req/s/core: requests/s per core of the proxy's CPU time (its syscalls and the softirq work"
+echo "# charged to it included): what a request costs the proxy, whatever else limits the rate;"
+echo "# (usr: the share of the proxy's CPU time spent in user space, the rest in the kernel)"
 for t in $threads_list; do
 	for c in nocookie cookie; do
 		for px in $proxies; do
-			read -r rps _ _ err st _ <<<"${R[$px.$c.$t]}"
+			read -r rps _ _ err st cp _ _ _ _ cpus <<<"${R[$px.$c.$t]}"
 			[ $((err + st)) -eq 0 ] || echo "# WARNING: $px $c t$t: $err socket errors, $st bad statuses"
 			[ "$rps" -lt $(( ${base1%% *} * 3 / 4 )) ] ||
 				echo "# WARNING: $px $c t$t reaches $rps req/s, near what wrk and the backends alone do: not the proxy's limit"
+			if [ "$t" -eq 1 ] && [ "$ncpu" -ge 2 ] && [ "$(busy "cpu$cpu_load" "$cpus")" -ge 95 ] &&
+				[ "$cp" -lt 90 ]; then
+				echo "# NOTE: $px $c t1: CPU $cpu_load (wrk, backends, their softirq) is $(busy "cpu$cpu_load" "$cpus")% busy and the proxy at $cp%: the rate is the load side's limit; compare req/s/core"
+			fi
 		done
 	done
 done
@@ -304,9 +335,11 @@ for t in $threads_list; do
 	sfx=
 	[ "$t" -eq 1 ] || sfx=.t$t
 	for c in nocookie cookie; do
-		read -r lr _ lp99 _ <<<"${R[limpet.$c.$t]}"
-		read -r hr _ hp99 _ <<<"${R[haproxy.$c.$t]}"
-		echo "BENCH l7.rps.$c$sfx value=$lr unit=req/s baseline=$hr ratio=$(awk -v a="$lr" -v b="$hr" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
-		echo "BENCH l7.p99.$c$sfx value=$(fmt_ms "$lp99") unit=ms baseline=$(fmt_ms "$hp99") ratio=$(awk -v a="$lp99" -v b="$hp99" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+		read -r lr _ lp99 _ _ lcp _ <<<"${R[limpet.$c.$t]}"
+		read -r hr _ hp99 _ _ hcp _ <<<"${R[haproxy.$c.$t]}"
+		echo "BENCH l7.rps.$c$sfx value=$lr unit=req/s baseline=$hr ratio=$(ratio "$lr" "$hr")"
+		echo "BENCH l7.p99.$c$sfx value=$(fmt_ms "$lp99") unit=ms baseline=$(fmt_ms "$hp99") ratio=$(ratio "$lp99" "$hp99")"
+		lc=$(per_core "$lr" "$lcp") hc=$(per_core "$hr" "$hcp")
+		echo "BENCH l7.rps_per_core.$c$sfx value=$lc unit=req/s/core baseline=$hc ratio=$(ratio "$lc" "$hc")"
 	done
 done

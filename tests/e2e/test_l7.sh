@@ -23,6 +23,13 @@
 #     that source, with a tcp farm of the same servers);
 #   - a cookie whose server resets or refuses before answering: redispatched with a new cookie
 #     (no probe); a POST to a resetting server: 502, not retried;
+#   - allowedSource on an http frontend: other sources dropped by the XDP program (drop_acl);
+#   - IPv6 clients (PROXY TCP6, X-Forwarded-For); framing corners: HTTP/1.0 keep-alive, HEAD of
+#     a chunked response, a close-delimited response, a backend answering before the request
+#     body is in, a client half-closing, Connection: close, missing or double Host (400), chunk
+#     extensions and trailers; Expect: 100-continue relayed; a pooled backend connection the
+#     server closed (GET and POST sent again); refreshes while connections are busy drop none;
+#     clients leaving mid-download release their exchange; the l7 counters in GET .../stats;
 #   - 100 MB downloads (Content-Length and chunked) and uploads (Content-Length and chunked,
 #     checked by the backend's CRC) with limpetd's RSS growing < 16 MB;
 #   - smuggling and limits: CL+TE, differing duplicate CL, bad chunk sizes, obs-fold -> 400;
@@ -31,6 +38,7 @@
 #     connection with one response (no desync: the request behind it is never served, the
 #     backend never sees it), and keep-alive exchanges of every kind stay in step;
 #   - limpetd stops cleanly (ASan/UBSan: no error, no leak).
+# L7_TESTS="t_name ..." runs only those checks (debugging).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${RIG_PREFIX:-}" ]; then
@@ -111,6 +119,7 @@ setup_fixtures() {
 #   13  .13  13    null: b2:8093 (namesrv --verbose: what reached the backend)
 #   14  .14  14    null: b3:8094 (namesrv --idle-timeout 1: closes idle keep-alive connections)
 #   15  2001:2:0:100::15  2 (IPv6 clients, PROXY TCP6)
+#   16  .16  12    allowedSource 198.18.64.0/18 (the extra client sources, not 198.18.0.2)
 b() { echo "198.18.1.$((10 + $1))"; }
 srv() {	# srv ID ADDR [PORT [WEIGHT [EXTRA]]]
 	printf '{"serverId": %s, "address": "%s", "port": %s, "weight": %s%s}' "$1" "$2" \
@@ -154,6 +163,7 @@ write_config() {
 	fe+=("$(hfe 6 6 5)" "$(hfe 7 7 6)")
 	for i in 8 9 10 11 12 13 14; do fe+=("$(hfe "$i" "$i" "$i")"); done
 	fe+=('{"frontendId": 15, "address": "2001:2:0:100::15", "port": "80", "defaultFarmId": 2}')
+	fe+=("$(hfe 16 16 12 '"allowedSource": ["198.18.64.0/18"]')")
 	local IFS=,
 	cat >"$cfg" <<-JSON
 	{"serviceName": "$svc", "hashSeed": "0123456789abcdef",
@@ -368,6 +378,18 @@ t_removed() {
 }
 
 # bad cookies to farm 1 (all servers up): each gets 200 and a new, valid cookie
+# allowedSource on an http frontend: the XDP program drops the others (drop_acl), before the
+# proxy sees them; an allowed source is served
+t_acl() {
+	local d0 d1 a b
+	d0=$(verdicts "$svc" | awk '$1 == "drop_acl" { print $2 }')
+	a=$(in_client curl -s -m 2 -o /dev/null -w '%{http_code}' --interface 198.18.0.2 http://198.18.100.16/)
+	b=$(in_client curl -s -m 5 -o /dev/null -w '%{http_code}' --interface "$(src 96)" http://198.18.100.16/)
+	d1=$(verdicts "$svc" | awk '$1 == "drop_acl" { print $2 }')
+	[ "$a" = 000 ] && [ "$b" = 200 ] && [ "$d1" -gt "$d0" ] ||
+		{ why="allowedSource: a source outside got '$a' (want no answer), one inside '$b' (want 200), drop_acl $d0 -> $d1"; return 1; }
+}
+
 # the clients' packets went through the XDP program, passed up as pass_l7
 t_pass_l7() {
 	local n
@@ -459,6 +481,9 @@ t_tls_and_proxy() {
 		[[ $pp =~ ^PROXY-V2:\ TCP4\ $s\ 198\.18\.100\.3\ [0-9]+\ 80$ ]] ||
 			why+="v2 server saw '$pp' (want PROXY-V2: TCP4 $s 198.18.100.3 PORT 80)"$'\n'
 	done
+	# another farm's cookie name is just a cookie there: farm 2 (SRVID) forwards LIMPETSRV
+	headers 3 --interface "$(src 64)" -H "Cookie: LIMPETSRV=$(cookie_of 1 1); SRVID=$t1"
+	[ "$(hval cookie)" = "LIMPETSRV=$(cookie_of 1 1)" ] || why+="farm 2 (cookieName SRVID): Cookie 'LIMPETSRV=..; SRVID=..' reached the backend as '$(hval cookie)' (want the LIMPETSRV one only)"$'\n'
 	headers 2 --interface "$(src 64)"
 	! grep -q '^PROXY' "$work/hdrs" || why+="a server without proxyProtocolVersion got '$(head -1 "$work/hdrs")'"$'\n'
 	[ -z "$why" ]
@@ -502,6 +527,11 @@ t_uri() {
 			pids+=($!)
 		done
 		[ $((p % 10)) -eq 0 ] && { wait "${pids[@]}"; pids=(); }
+	done
+	# absolute-form: the path in it decides, like in origin-form
+	for p in 5 6 7; do
+		echo "/u/$p $(in_client "$rawhttp" --idle 500 198.18.100.6 80 "GET http://x/u/$p?z HTTP/1.1$R$H$R" |
+			tr -d '\r' | awk -F': ' 'tolower($1) == "x-backend" { print $2 }')" >>"$work/uri"
 	done
 	n=$(sort -u "$work/uri" | awk '{ print $1 }' | uniq -d | wc -l)
 	servers=$(awk '{ print $2 }' "$work/uri" | sort -u | paste -sd' ')
@@ -607,6 +637,8 @@ t_smuggling() {
 	bad "negative chunk size" 400 "POST /upload HTTP/1.1$R${H}Transfer-Encoding: chunked$R${R}-5${R}hello${R}0$R$R"
 	bad "obs-fold" 400 "GET / HTTP/1.1$R${H}X-A: a$R b$R$R"
 	bad "space before colon" 400 "GET / HTTP/1.1$R${H}Content-Length : 5$R${R}hello"
+	bad "NUL in a header value" 400 "GET / HTTP/1.1$R${H}X-A: a\\x00b$R$R"
+	bad "bare CR in a header value" 400 "GET / HTTP/1.1$R${H}X-A: a\\rb$R$R"
 	bad "TE other than chunked" 400 "POST /upload HTTP/1.1$R${H}Transfer-Encoding: gzip$R${R}hello"
 	local long
 	long=$(head -c 9000 /dev/zero | tr '\0' a)
@@ -637,6 +669,19 @@ t_keepalive() {
 	[ "$(grep -a -c '^5 ' "$work/ka.out")" -eq 2 ] || why+="the two 5-byte uploads were not both counted: $(grep -a '^[0-9]* [0-9a-f]\{8\}' "$work/ka.out" | paste -sd' ')"$'\n'
 	grep -a -q -i '^x-last: 1' "$work/ka.out" || why+="the last request's echo is missing"$'\n'
 	grep -q '#rawhttp: still open' "$work/ka.out" || why+="connection: $(tail -1 "$work/ka.out")"$'\n'
+	# 300 uploads pipelined in one write (53 KB: more than a connection's 16 KB buffer),
+	# Content-Length and chunked in turn: 300 answers, each counting its 100 bytes
+	local body all= cl ch n
+	body=$(head -c 100 /dev/zero | tr '\0' q)
+	cl="POST /upload HTTP/1.1$R${H}Content-Length: 100$R$R$body"
+	ch="POST /upload HTTP/1.1$R${H}Transfer-Encoding: chunked$R${R}64$R$body${R}0$R$R"
+	for i in $(seq 150); do all+=$cl$ch; done
+	rawopts=(--idle 2000)
+	rawq 12 "$all" >"$work/ka2.out"
+	rawopts=()
+	n=$(grep -a -c '^100 5fbb1a30' "$work/ka2.out")
+	[ "$n" -eq 300 ] && [ "$(statuses "$work/ka2.out" | wc -w)" -eq 300 ] && grep -q 'still open' "$work/ka2.out" ||
+		why+="300 pipelined uploads: $n counted right, $(statuses "$work/ka2.out" | wc -w) responses, $(tail -1 "$work/ka2.out") (want 300, 300, open)"$'\n'
 	[ -z "$why" ]
 }
 
@@ -668,6 +713,18 @@ t_edges() {
 	grep -a -q '^HTTP/1\.[01] 200' "$work/e.out" && [ "$got" -eq 1000 ] &&
 		! grep -a -q -i '^transfer-encoding: chunked' "$work/e.out" ||
 		why+="HTTP/1.0 client, chunked response: $(statuses "$work/e.out"), $got body bytes, $(grep -a -i -c '^transfer-encoding' "$work/e.out") Transfer-Encoding header(s) (want 200, 1000 bytes of x, none)"$'\n'
+	# HTTP/1.0 keep-alive (one request without Host: fine in 1.0), then a plain 1.0 request
+	rawopts=(--idle 1000)
+	rawq 12 "GET / HTTP/1.0${R}Connection: keep-alive$R$R" "GET / HTTP/1.0$R${H}Connection: keep-alive$R$R" \
+		"GET / HTTP/1.0$R$H$R" >"$work/e.out"
+	rawopts=()
+	got=$(statuses "$work/e.out")
+	[ "$got" = "200 200 200" ] && grep -q 'closed by peer' "$work/e.out" &&
+		[ "$(grep -a -c -i '^connection: keep-alive' "$work/e.out")" -eq 2 ] ||
+		why+="HTTP/1.0 keep-alive x 2, then without: statuses '$got', $(grep -a -c -i '^connection: keep-alive' "$work/e.out") 'Connection: keep-alive', $(tail -1 "$work/e.out") (want 200 x 3, 2, closed)"$'\n'
+	# a body that ends with the backend's connection (no Content-Length, not chunked)
+	got=$(in_client curl -s -m 10 -o /dev/null -w '%{http_code} %{size_download}' http://198.18.100.12/eof/100000; echo " exit $?")
+	[ "$got" = "200 100000 exit 0" ] || why+="close-delimited response: '$got' (want '200 100000 exit 0')"$'\n'
 	# HEAD of a chunked response, then a GET on the same connection
 	rawopts=(--idle 1000)
 	rawq 12 "HEAD /chunked/5000 HTTP/1.1$R$H$R" "GET / HTTP/1.1$R$H$R" >"$work/e.out"
@@ -712,17 +769,60 @@ t_edges() {
 	[ -z "$why" ]
 }
 
+# Expect: 100-continue: the backend's interim 100 reaches the client, then the body goes, the
+# final answer comes, and the connection goes on (head, 300 ms, body, 300 ms, GET)
+t_continue() {
+	local got
+	rawopts=(--pause 300 --idle 1000)
+	rawq 12 "POST /upload HTTP/1.1$R${H}Expect: 100-continue${R}Content-Length: 5$R$R" hello \
+		"GET / HTTP/1.1$R$H$R" >"$work/e.out"
+	rawopts=()
+	got=$(statuses "$work/e.out")
+	[ "$got" = "100 200 200" ] && grep -a -q '^5 3610a686' "$work/e.out" && grep -q 'still open' "$work/e.out" ||
+		{ why="Expect: 100-continue upload, then GET: statuses '$got', $(tail -1 "$work/e.out") (want '100 200 200', the body counted, open)"; return 1; }
+}
+
+# applies while connections are busy: a keep-alive connection between two requests, a request
+# held by its backend, a 30 MB download: none is dropped (farm 12, b1; its weight changes)
+t_apply_in_flight() {
+	local p1 p2 p3 got
+	rawopts=(--pause 1500 --idle 1000)
+	rawq 12 "GET / HTTP/1.1$R$H$R" "GET / HTTP/1.1$R$H$R" >"$work/ap1.out" &
+	p1=$!
+	rawopts=()
+	in_client curl -s -m 10 -o /dev/null -w '%{http_code}' http://198.18.100.12/delay/1500 >"$work/ap2.out" &
+	p2=$!
+	in_client curl -s -m 20 --limit-rate 20M -o /dev/null -w '%{http_code} %{size_download}' \
+		http://198.18.100.12/bytes/30000000 >"$work/ap3.out" &
+	p3=$!
+	sleep 0.5
+	for w in 2 3; do
+		api PUT http/farm/12/server/1 "{\"weight\": $w}" >/dev/null
+		refresh || why+="refresh: $code $(cat "$work/api.out")"$'\n'
+		sleep 0.3
+	done
+	wait "$p1" "$p2" "$p3"
+	got=$(statuses "$work/ap1.out")
+	[ "$got" = "200 200" ] && grep -q 'still open' "$work/ap1.out" ||
+		why+="keep-alive connection across two applies: statuses '$got', $(tail -1 "$work/ap1.out") (want 200 200, open)"$'\n'
+	[ "$(cat "$work/ap2.out")" = 200 ] || why+="request held by its backend across the applies: '$(cat "$work/ap2.out")' (want 200)"$'\n'
+	[ "$(cat "$work/ap3.out")" = "200 30000000" ] || why+="30 MB download across the applies: '$(cat "$work/ap3.out")' (want '200 30000000')"$'\n'
+	[ -z "$why" ]
+}
+
 # farm 14: the backend closes keep-alive connections idle for 1 s; the proxy's pooled one is
 # dead when the next requests come (GET and POST): they are sent again on a new connection
 t_stale_pool() {
 	local i got=
-	for i in 1 2 3; do
+	# namesrv looks for idle connections every second: 2.2 s apart, the pooled one is closed
+	for i in 1 2; do
 		got+=$(in_client curl -s -m 10 -o /dev/null -w '%{http_code} ' http://198.18.100.14/)
-		sleep 1.5
+		sleep 2.2
 		got+=$(in_client curl -s -m 10 -o /dev/null -w '%{http_code} ' -d x=1 http://198.18.100.14/)
-		sleep 1.5
+		sleep 2.2
 	done
-	[ "$got" = "200 200 200 200 200 200 " ] || { why="requests after the backend closed the pooled connection: $got(want 6 x 200)"; return 1; }
+	got+=$(in_client curl -s -m 10 -o /dev/null -w '%{http_code} ' http://198.18.100.14/)
+	[ "$got" = "200 200 200 200 200 " ] || { why="requests after the backend closed the pooled connection: $got(want 5 x 200)"; return 1; }
 }
 
 # a cookie for a server known down: a POST too is sent to another server, with a new cookie
@@ -768,10 +868,78 @@ t_timeouts() {
 	[ -z "$why" ]
 }
 
+# l7 stats: STATS-EXPR over the "l7" object of GET .../stats (Python, d), printed
+l7stat() { api GET stats | "$py" -c 'import json, sys; d = json.load(sys.stdin)["l7"]; print(eval(sys.argv[1]))' "$1"; }
+# wait_l7 SECONDS EXPR: until EXPR (over d) is true
+wait_l7() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		[ "$(l7stat "$2" 2>/dev/null)" = True ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ACTIVE12='[s["active"] for f in d["farm"] if f["farmId"] == 12 for s in f["server"]]'
+
+# clients that go away mid-download: their connections and exchanges are let go
+t_aborts() {
+	local i pids=() before act
+	# (compared with before: a leak of another test is that test's failure)
+	before=$(l7stat 'd["connections"]["client"]')
+	act=$(l7stat "$ACTIVE12")
+	for i in $(seq 10); do
+		in_client curl -s -m 0.5 --limit-rate 2M -o /dev/null http://198.18.100.12/bytes/100000000 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	wait_l7 5 'd["connections"]["client"] <= '"$before"' and '"$ACTIVE12"' <= '"$act" ||
+		{ why="5 s after 10 aborted downloads: connections $(l7stat 'd["connections"]'), farm 12 active $(l7stat "$ACTIVE12") (want clients back to $before, active back to $act)"; return 1; }
+}
+
+# what the tests did shows in the counters (GET .../stats, "l7")
+t_stats() {
+	local e req
+	e=$(l7stat 'd["errors"]')
+	req=$(l7stat '[(s["requests"], s["responses"]["2xx"]) for f in d["farm"] if f["farmId"] == 12 for s in f["server"]]')
+	echo "# l7 errors: $e; farm 12 (requests, 2xx): $req"
+	"$py" - "$e" "$req" <<-'PY' || why="$e, farm 12 $req: want 400 >= 14, 408, 414, 431, 502 >= 1, 504 >= 2; farm 12 >= 20 requests, 2xx"
+	import ast, sys
+	e, req = ast.literal_eval(sys.argv[1]), ast.literal_eval(sys.argv[2])
+	want = {"400": 14, "408": 1, "414": 1, "431": 1, "502": 1, "504": 2}
+	sys.exit(0 if all(e.get(k, 0) >= v for k, v in want.items()) and req and
+		 req[0][0] >= 20 and req[0][1] >= 20 else 1)
+	PY
+	[ -z "$why" ]
+}
+
 t_still_serving() {
-	local line
+	local line n
 	line=$(hc "$(src 99)" -o /dev/null http://198.18.100.12/ | grep '^@@')
 	[[ $line == '@@|200|b1|'* ]] || { why="after all that: '$line'"; return 1; }
+	# 100 sources x 5 fresh connections (rigclient, HTTP/1.0)
+	n=$(clients http 198.18.100.12 "$(src 1)" 100 5 | grep -c ' b1 b1 b1 b1 b1$')
+	[ "$n" -eq 100 ] || { why="100 sources x 5 connections: $n sources answered every time"; return 1; }
+}
+
+# kill -9 and a new limpetd (adopting the dataplane): the same secret (state dir, mode 0600),
+# the same tokens; a client's cookie still takes it to its server without a new one
+t_restart() {
+	local tok key line st be sc
+	tok=$(cookie_of 1 1)
+	key=/run/limpet-rig/$RIG_PREFIX.state/cookie.key
+	[ "$(stat -c '%a %s' "$key" 2>/dev/null)" = "600 32" ] ||
+		why+="cookie secret $key: '$(stat -c '%a %s' "$key" 2>&1)' (want mode 600, 32 bytes)"$'\n'
+	kill -9 "$LIMPETD_PID"
+	wait "$LIMPETD_PID" 2>/dev/null
+	cp "$LIMPETD_LOG" "$work/limpetd.before-restart.log"
+	limpetd_start "$cfg" --api "unix:$sock" "${workers[@]}" ||
+		{ why+="limpetd does not start again: $(tail -5 "$LIMPETD_LOG")"; return 1; }
+	[ "$(cookie_of 1 1)" = "$tok" ] || why+="farm 1 server 1's cookie changed across the restart: $tok -> $(cookie_of 1 1)"$'\n'
+	line=$(hc "$(src 95)" -o /dev/null -H "Cookie: LIMPETSRV=$tok" http://198.18.100.2/ | grep '^@@')
+	IFS='|' read -r _ st be sc <<<"$line"
+	[ "$st" = 200 ] && [ "$be" = b1 ] && [ -z "$sc" ] ||
+		why+="after the restart, b1's cookie: $st from '$be', Set-Cookie '$sc' (want 200 from b1, none)"$'\n'
+	[ -z "$why" ]
 }
 
 t_stop_clean() {
@@ -780,8 +948,9 @@ t_stop_clean() {
 		why+=$(grep -A20 'ERROR: \|runtime error' "$LIMPETD_LOG" | head -40)
 		return 1
 	}
-	! grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error' "$LIMPETD_LOG" ||
-		{ why="sanitizer report in the log:"$'\n'$(grep -A20 'ERROR: \|runtime error' "$LIMPETD_LOG" | head -40); return 1; }
+	! cat "$work/limpetd.before-restart.log" "$LIMPETD_LOG" 2>/dev/null |
+		grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error' ||
+		{ why="sanitizer report in the log:"$'\n'$(cat "$work/limpetd.before-restart.log" "$LIMPETD_LOG" 2>/dev/null | grep -A20 'ERROR: \|runtime error' | head -40); return 1; }
 }
 
 # --- the run ----------------------------------------------------------------------------------
@@ -818,6 +987,7 @@ bg_start
 tap "each server has a distinct 22-character cookie in the API, another in another farm" t_cookie_api
 tap "50 clients x 100 requests with cookie jars: one server each, the first response sets the cookie, no later one; first requests by weight" t_sticky_50
 tap "the http VIPs' packets pass through the XDP program (pass_l7)" t_pass_l7
+tap "allowedSource on an http frontend: other sources dropped in XDP, allowed ones served" t_acl
 tap "tampered, truncated, garbage, foreign-farm and empty cookies are ignored: a new cookie" t_bad_cookies
 tap "the proxy's cookie is not forwarded to the backend; the client's other cookies are, as they were" t_cookie_stripped
 tap "X-Forwarded-For appended, X-Forwarded-Proto set (a client's replaced), Host kept" t_forwarded
@@ -832,14 +1002,19 @@ tap "balance uri: the path (not the query, not the client) picks the server" t_u
 tap "balance source: the same server as the XDP path's Maglev pick, for every source" t_source
 tap "cookie of a server that resets / refuses before answering: redispatched, new cookie; POST not retried (502)" t_redispatch_failed
 tap "smuggling and limits: CL+TE, double CL, bad chunks, obs-fold -> 400, long line 414, big head 431; one response, closed, nothing smuggled" t_smuggling
-tap "keep-alive in step: 6 pipelined requests of every framing answered in order" t_keepalive
+tap "keep-alive in step: pipelined requests of every framing answered in order (6 kinds; 300 uploads in one write)" t_keepalive
 tap "IPv6 clients: PROXY v1/v2 TCP6 headers, X-Forwarded-For" t_ipv6
 tap "framing corners: HTTP/1.0 and chunked, HEAD, early answer, half-close, Connection: close, Host, trailers" t_edges
+tap "Expect: 100-continue: the interim response is relayed, the exchange completes in step" t_continue
+tap "applies (refresh) while connections are busy drop none of them" t_apply_in_flight
 tap "a pooled backend connection closed by the server: the next GET and POST are sent again" t_stale_pool
 tap "100 MB download (Content-Length, chunked) and upload (Content-Length, chunked) intact, RSS grows < 16 MB" t_big_bodies
 tap "slowloris: 408 after the head timeout, connection closed" t_slowloris
 tap "backend connect timeout and response timeout: 504" t_timeouts
+tap "clients gone mid-download: their connections and exchanges are released" t_aborts
+tap "the l7 counters (GET stats) count the errors answered and the requests" t_stats
 tap "still serving after all of it" t_still_serving
+tap "kill -9 and restart: same secret and tokens, a client's cookie still holds" t_restart
 tap "limpetd stops cleanly (ASan/UBSan: no leak, no error)" t_stop_clean
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -119,6 +119,8 @@ void l7_bk_event(struct l7_bk *b, uint32_t ev)
 
 	if (rd)
 		b->c.rd = true;
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		b->c.hup = true;
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		b->c.wr = true;
 	if (ev & EPOLLOUT && !(ev & (EPOLLHUP | EPOLLERR)))

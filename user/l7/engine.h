@@ -64,6 +64,7 @@ struct l7_conn {
 	int fd;				/* -1 once closed (its events in the same batch are dropped) */
 	uint8_t type;
 	bool rd, wr;			/* may read / may write: set by events, cleared on EAGAIN */
+	bool hup;			/* the peer shut its side: read on until read() says 0 */
 	struct l7_tnode tm;
 	struct l7_conn *dead;		/* closed in this batch: freed after it */
 };

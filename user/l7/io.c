@@ -73,8 +73,10 @@ ssize_t l7_read(struct l7_conn *c, struct l7_buf *b)
 		if (n > 0) {
 			b->w += n;
 			/* a short read drained the socket: with edge-triggered epoll, what comes
-			 * next raises a new event, so skip the read that would say EAGAIN */
-			if ((size_t)n < room)
+			 * next raises a new event, so skip the read that would say EAGAIN - unless
+			 * the peer's FIN is already in: its event came with this data, no other
+			 * will, and only the next read() sees the end (close-delimited bodies) */
+			if ((size_t)n < room && !c->hup)
 				c->rd = false;
 			return n;
 		}
