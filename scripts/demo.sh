@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: limpet on the veth rig, end to end. Brings up a rig (3 backends answering with
 # their name, weights 1:2:3, 96 client addresses), starts limpetd with examples/demo.json,
-# sends real HTTP/UDP clients through the VIPs and prints who went where; then changes
+# sends real HTTP/UDP clients through the VIPs (and HTTP clients with cookie jars through the
+# L7 proxy) and prints who went where; then changes
 # weights and disables a server through the API (limpetctl: staged, then refresh), restarts
 # limpetd with kill -9 (the new one adopts the running dataplane) and prints who moved.
 # The rig is deleted at the end.
@@ -42,7 +43,7 @@ moved() { join <(sort "$1") <(sort "$2") | awk '$2 != $3 { print "   " $1 ": " $
 
 ctl() { "$root/build/limpetctl" "$@" 2>&1 | sed 's/^/   /'; }
 
-say "limpetd on the LB (examples/demo.json: 3 farms over b1 b2 b3, weights 1:2:3)"
+say "limpetd on the LB (examples/demo.json: 5 farms over b1 b2 b3, weights 1:2:3)"
 limpetd_start "$cfg" || { cat "$LIMPETD_LOG"; exit 1; }
 sed 's/^/   /' "$LIMPETD_LOG"
 
@@ -58,6 +59,17 @@ clients http 2001:2:0:100::1 "$(client_base6 1)" 8 5 | sed 's/^/   /'
 
 say "4. UDP: 8 clients x 5 datagrams to 198.18.100.1:80 (dsr)"
 clients udp 198.18.100.1 "$(client_base4 1)" 8 5 | sed 's/^/   /'
+
+say "4b. cookie stickiness (http frontend 198.18.100.3:80, limpetd's L7 proxy): 12 clients x 5 requests, each with its cookie jar"
+printf '   %-16s %-6s %-28s %s\n' client server "first response's Set-Cookie" "later Set-Cookies"
+for i in $(seq 1 12); do
+	src=$(client_base4 "$i")
+	in_client curl -s -D "$work/h$i" --interface "$src" -c "$work/jar$i" -b "$work/jar$i" \
+		$(printf 'http://198.18.100.3/ %.0s' 1 2 3 4 5) >"$work/r$i"
+	printf '   %-16s %-6s %-28s %s\n' "$src" "$(sort -u "$work/r$i" | paste -sd,)" \
+		"$(grep -i -m1 '^set-cookie' "$work/h$i" | cut -d';' -f1 | cut -c13-)" \
+		"$(($(grep -ci '^set-cookie' "$work/h$i") - 1))"
+done
 
 say "5. weights 1:2:3 -> 3:2:1 through the API: staged first, nothing moves until refresh"
 echo "   \$ limpetctl server set tcp 1 1 weight=3; limpetctl server set tcp 1 3 weight=1"

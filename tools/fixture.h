@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * What the rig's test fixtures (namesrv, fakesrv) share: the option table behind getopt_long
- * and --help, messages to stderr, numbers, clocks, addresses and wildcard sockets. Test code,
- * not part of the product.
+ * What the rig's test fixtures (namesrv, fakesrv, rawhttp) share: the option table behind
+ * getopt_long and --help, messages to stderr, numbers, clocks, addresses and wildcard sockets.
+ * Test code, not part of the product.
  */
 #ifndef LIMPET_FIXTURE_H
 #define LIMPET_FIXTURE_H
@@ -11,8 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-struct sockaddr_storage;
+#include <sys/socket.h>
 
 /* ---- messages: "PROG: text\n" on stderr ---- */
 
@@ -50,6 +49,8 @@ void fx_usage_opts(FILE *f, const struct fx_opt *opts, size_t n, int width);
 bool fx_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
 /* Milliseconds on CLOCK_MONOTONIC, for timeouts. */
 int64_t fx_now_ms(void);
+/* ss (and *len) for the IPv4 or IPv6 address s and port; false if s is neither. */
+bool fx_parse_addr(const char *s, unsigned port, struct sockaddr_storage *ss, socklen_t *len);
 /* The address of an AF_INET or AF_INET6 ss as text, without the port; returns buf. */
 const char *fx_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 /* The same with the port: "ADDR:PORT", "[ADDR]:PORT"; returns buf. */

@@ -949,27 +949,6 @@ static int do_serve(struct srv *s, unsigned tcp_port, unsigned udp_port)
 
 /* ---- client: --udp-probe ---- */
 
-static bool parse_addr(const char *s, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return true;
-	}
-	return false;
-}
-
 static uint32_t csum_add(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -1073,11 +1052,11 @@ static int do_probe(const char *addr, const char *port_s, const char *via, int t
 		pr_warn("--udp-probe: bad port '%s'", port_s);
 		return 2;
 	}
-	if (!parse_addr(addr, port, &dst, &dlen)) {
+	if (!fx_parse_addr(addr, port, &dst, &dlen)) {
 		pr_warn("--udp-probe: bad address '%s' (want an IPv4 or IPv6 literal)", addr);
 		return 2;
 	}
-	if (via && (!parse_addr(via, 0, &hop, &hlen) || hop.ss_family != dst.ss_family)) {
+	if (via && (!fx_parse_addr(via, 0, &hop, &hlen) || hop.ss_family != dst.ss_family)) {
 		pr_warn("--ipip-via: bad address '%s' (want a literal of the probed family)", via);
 		return 2;
 	}

@@ -100,27 +100,6 @@ bad:
 	return NULL;
 }
 
-static bool parse_addr(const char *s, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return true;
-	}
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long slow = 0, pause_ms = 0, idle = 2000, timeout = 30000, port;
@@ -153,7 +132,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!fx_parse_ulong(argv[optind + 1], 1, 65535, &port) ||
-	    !parse_addr(argv[optind], port, &dst, &dlen)) {
+	    !fx_parse_addr(argv[optind], port, &dst, &dlen)) {
 		pr_warn("bad address or port: %s %s", argv[optind], argv[optind + 1]);
 		return 2;
 	}
@@ -176,7 +155,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (source && (!parse_addr(source, 0, &src, &slen) ||
+	if (source && (!fx_parse_addr(source, 0, &src, &slen) ||
 		       bind(fd, (struct sockaddr *)&src, slen))) {
 		pr_warn("bind %s: %s", source, strerror(errno));
 		return 1;
