@@ -96,6 +96,13 @@ $(BUILD)/san/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf -c $< -o $@
 
+# what the cmocka unit tests share
+UNIT_HELPERS := $(BUILD)/san/unit_helpers.o
+$(UNIT_HELPERS): tests/unit/helpers.c tests/unit/helpers.h $(USER_HDRS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
 $(BUILD)/obj/pkt.o: tests/bpf/pkt.c tests/bpf/pkt.h $(ABI)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -184,14 +191,14 @@ $(BUILD)/test_probe: tests/unit/test_probe.c $(call san,$(PROBE_SRCS)) $(CONFIG_
 
 # the prober's engine against listeners of its own on 127.0.0.1 and ::1 (log.o wants libbpf)
 $(BUILD)/test_health: tests/unit/test_health.c $(call san,$(call mod,health)) $(CONFIG_SAN) \
-		      $(BUILD)/san/maglev/maglev.o $(BUILD)/san/common/log.o
+		      $(BUILD)/san/maglev/maglev.o $(BUILD)/san/common/log.o $(UNIT_HELPERS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -ljansson -lhttp_parser -lcmocka -o $@
 
 # the L7 proxy's policy half: snapshot, pick, cookie tokens and secret, counters
 L7_POLICY_SRCS := $(addprefix user/l7/,snapshot.c balance.c counters.c cookie.c sticky.c addr.c)
 $(BUILD)/test_l7_policy: tests/unit/test_l7_policy.c $(call san,$(L7_POLICY_SRCS)) $(CONFIG_SAN) \
-			 $(BUILD)/san/maglev/maglev.o
+			 $(BUILD)/san/maglev/maglev.o $(UNIT_HELPERS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ -ljansson -lcrypto -lcmocka -lm -pthread -o $@
 
@@ -208,10 +215,10 @@ $(BUILD)/test_metrics: tests/unit/test_metrics.c $(call san,user/api/metrics.c)
 
 # runs as root in the rig's LB namespace: loads the balancer (not attached)
 $(BUILD)/test_apply: tests/unit/test_apply.c tests/bpf/pkt.h $(call san,$(APPLY_SRCS)) $(CONFIG_SAN) \
-		     $(DP_SAN) $(PKT_SAN)
+		     $(DP_SAN) $(PKT_SAN) $(UNIT_HELPERS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/bpf $< $(call san,$(APPLY_SRCS)) $(CONFIG_SAN) $(DP_SAN) \
-		$(PKT_SAN) $(LDLIBS) \
+		$(PKT_SAN) $(UNIT_HELPERS) $(LDLIBS) \
 		-ljansson -lcmocka -o $@
 
 $(BUILD)/test_xdp: tests/bpf/test_xdp.c $(wildcard tests/bpf/*.h) $(DP_SAN) $(PKT_SAN)

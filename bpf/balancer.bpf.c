@@ -10,16 +10,25 @@
 #include "pick.h"
 #include "stats.h"
 
-/* Whether the destination may be a VIP address: its bit in vip_addrs. */
-static __always_inline bool vip_addr_maybe(const struct pkt_info *pi)
+/* Whether the destination may be a VIP address: its bit (lb_vip_addr_bit()) in vip_addrs. */
+static __always_inline bool vip_addr_maybe(__u32 bit)
 {
-	__u32 zero = 0, bit = lb_vip_addr_bit(pi->dst);
+	__u32 zero = 0;
 	struct lb_vip_addrs *a = bpf_map_lookup_elem(&vip_addrs, &zero);
 
 	return !a || (a->bits[bit / 64 % (LB_VIP_ADDR_BITS / 64)] >> (bit % 64) & 1);
 }
 
-static __always_inline struct lb_vip *find_vip(const struct pkt_info *pi)
+static __always_inline bool vip_key_eq(const struct lb_vip_key *a, const struct lb_vip_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
+}
+
+/* The VIP of the packet: this CPU's copy (vip_cache) if still good, else from vips. The copy
+ * is this CPU's alone and XDP runs do not nest on a CPU, so it is never seen half written. */
+static __always_inline struct lb_vip *find_vip(const struct pkt_info *pi, __u32 addr_bit)
 {
 	struct lb_vip_key k = {
 		/* a non-first fragment has no ports: its farm is found by address alone */
@@ -27,9 +36,25 @@ static __always_inline struct lb_vip *find_vip(const struct pkt_info *pi)
 		.proto = pi->proto,
 		.family = pi->family,
 	};
+	__u32 zero = 0, slot = (addr_bit ^ k.port) % LB_VIP_CACHE_SLOTS, g;
+	__u32 *gen = bpf_map_lookup_elem(&vip_gen, &zero);
+	struct lb_vip_cached *c = bpf_map_lookup_elem(&vip_cache, &slot);
+	struct lb_vip *v;
 
 	__builtin_memcpy(k.addr, pi->dst, sizeof(k.addr));
-	return bpf_map_lookup_elem(&vips, &k);
+	if (!gen || !c)
+		return bpf_map_lookup_elem(&vips, &k);
+	g = *gen;
+	if (c->gen == g && vip_key_eq(&c->key, &k))
+		return &c->vip;
+	/* g was read before the lookup: a write to vips after it bumps vip_gen past g */
+	v = bpf_map_lookup_elem(&vips, &k);
+	if (v) {
+		c->gen = g;
+		c->key = k;
+		c->vip = *v;
+	}
+	return v;
 }
 
 static __always_inline bool acl_allows(const struct lb_vip *vip, const struct pkt_info *pi)
@@ -61,14 +86,15 @@ int limpet_balancer(struct xdp_md *ctx)
 	struct lb_server *s;
 	struct lb_farm *f;
 	struct lb_vip *vip;
-	__u32 now;
+	__u32 now, bit;
 	int rc;
 
 	rc = parse_packet(data, end, &pi);
 	if (rc != PARSE_OK)
 		return lb_exit(rc, XDP_PASS, len);
 	/* most of an edge host's traffic is not for a VIP: one bit says so before the hash */
-	vip = vip_addr_maybe(&pi) ? find_vip(&pi) : NULL;
+	bit = lb_vip_addr_bit(pi.dst);
+	vip = vip_addr_maybe(bit) ? find_vip(&pi, bit) : NULL;
 	if (!vip)
 		return lb_exit(LB_R_NOT_VIP, XDP_PASS, len);
 	count(&stats_vip, vip->frontend, len);

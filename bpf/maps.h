@@ -24,6 +24,21 @@ struct {
 	__type(value, struct lb_vip_addrs);
 } vip_addrs SEC(".maps");
 
+/* copies of vips entries, per CPU, and the generation that keeps them good (abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_VIP_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct lb_vip_cached);
+} vip_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} vip_gen SEC(".maps");
+
 /* allowedSource prefixes per frontend */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

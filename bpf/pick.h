@@ -36,9 +36,12 @@
  *     second only on a miss there. An unknown source, the flood case, mostly costs two
  *     summary reads instead of two bucket misses (make bench on a shared 2-core VM, SYN flood
  *     with 1M known clients: 252 ns a packet with one choice and no summary, 140-157 with
- *     both). A known client pays one summary read more (1M known: 265 -> 280 ns). The balancer rewrites a summary from its bucket
- *     whenever it writes the bucket, so it needs no upkeep; stale bits (expired or forgotten
- *     entries) only cost a bucket read.
+ *     both). A known client pays one summary read more (1M known: 265 -> 280 ns). Reading the
+ *     buckets first for all but bare SYNs (a known client's ACKs) gains that back (1M known
+ *     291-299 -> 276-294 ns) but a flood of new ACK sources pays two table misses instead of
+ *     two summary reads (200-229 -> 294-331 ns): summaries first for every packet. The
+ *     balancer rewrites a summary from its bucket whenever it writes the bucket, so it needs
+ *     no upkeep; stale bits (expired or forgotten entries) only cost a bucket read.
  *   - no full key is stored: two sources with the same buckets and tag (odds ~10 in 2^32 per
  *     lookup) share a server. Both still land on an eligible server of their farm.
  *   - the entry names the server by its key (slot | stamp): if the server was removed,
@@ -299,8 +302,7 @@ static __always_inline void sticky_insert(__u32 idx0, __u32 idx1, __u32 tag, __u
 static __always_inline struct lb_server *pick_source(struct lb_farm *f, __u32 farm,
 						     const struct pkt_info *pi, __u32 now)
 {
-	__u64 h = lb_hash_addr(pi->src, f->hdr.seed);
-	__u64 sh = lb_sticky_hash(h, farm);
+	__u64 sh = lb_sticky_hash(pi->src, f->hdr.seed, farm);
 	__u32 tag = lb_sticky_tag(sh), idx0 = sh & sticky_mask;
 	__u32 idx1 = lb_sticky_alt(idx0, tag, sticky_mask);
 	__u32 bit = lb_sticky_tag_bit(tag);
@@ -326,7 +328,7 @@ static __always_inline struct lb_server *pick_source(struct lb_farm *f, __u32 fa
 		}
 		/* known source whose server is gone or whose entry expired: pick again,
 		 * in place (no insert budget: it cannot grow the table) */
-		s = ring_pick(f, h);
+		s = ring_pick(f, lb_hash_addr(pi->src, f->hdr.seed));
 		if (s) {
 			e->server = s->key;
 			e->seen = now;
@@ -334,7 +336,7 @@ static __always_inline struct lb_server *pick_source(struct lb_farm *f, __u32 fa
 		return s;
 	}
 
-	s = ring_pick(f, h);
+	s = ring_pick(f, lb_hash_addr(pi->src, f->hdr.seed));
 	if (s && may_record(pi, now))
 		sticky_insert(idx0, idx1, tag, s->key, now, f->hdr.timeout);
 	return s;

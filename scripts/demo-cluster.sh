@@ -30,6 +30,15 @@ spread() {
 		awk '{ printf "%-14s %-4s %-6s %-4s    %-14s %-4s %-6s %s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
 }
 
+# clients_round N: the 24 clients x 4 TCP connections to 198.18.100.1:80 (their servers in
+# $work/cN, the node each connection crossed in $work/synN), shown by spread
+clients_round() {
+	syn_watch "$work/syn$1"
+	cl_clients http 198.18.100.1 1 24 4 >"$work/c$1"
+	syn_unwatch
+	spread "$work/c$1" "$work/syn$1" | indent
+}
+
 say "the same config on node a and node b (serviceName $svc, hashSeed from it); BIRD on both and on the router"
 cluster_config "$work/cfg.json" "$svc"
 node_start a "$work/cfg.json" || { node_log a; exit 1; }
@@ -44,10 +53,7 @@ say "the router: one ECMP route per VIP, both nodes as next hops (ip route, rout
 in_router ip route show proto bird | indent
 
 say "24 clients x 4 TCP connections to 198.18.100.1:80; the router spreads them by 5-tuple hash"
-syn_watch "$work/syn0"
-cl_clients http 198.18.100.1 1 24 4 >"$work/c0"
-kill "$SYN_WATCH_PID"
-spread "$work/c0" "$work/syn0" | indent
+clients_round 0
 echo "   (nodes: the node each connection crossed, from the router's links; same: one server for all 4)"
 echo "   connections through a: $(grep -c '^ra' "$work/syn0"), through b: $(grep -c '^rb' "$work/syn0")"
 
@@ -58,10 +64,7 @@ echo "   the router dropped node a $(wait_hops 198.18.100.1 198.19.2.2 10000 "$t
 in_router ip route show proto bird | indent
 
 say "the same 24 clients again: every connection crosses b, each client keeps its server"
-syn_watch "$work/syn1"
-cl_clients http 198.18.100.1 1 24 4 >"$work/c1"
-kill "$SYN_WATCH_PID"
-spread "$work/c1" "$work/syn1" | indent
+clients_round 1
 echo "   clients whose server changed: $(join <(sort "$work/c0") <(sort "$work/c1") | awk '$2 != $6' | wc -l) of 24"
 
 say "limpetctl shutdown on node a (nothing reaches it any more), then node b"

@@ -83,17 +83,23 @@ wait_bgp() {
 }
 
 # syn_watch FILE: tools/synwatch.py on the router's links to the nodes (ra: node a, rb: b),
-# writing "IFACE SOURCE" per new connection to FILE; SYN_WATCH_PID stops it (kill)
+# writing "IFACE SOURCE" per new connection to FILE; syn_unwatch stops it
 syn_watch() {
 	local i
 	in_router python3 "$LIMPET_ROOT/tools/synwatch.py" ra rb >"$1" 2>&1 &
-	# shellcheck disable=SC2034  # the callers stop it
 	SYN_WATCH_PID=$!
 	for ((i = 0; i < 50; i++)); do
 		grep -q ready "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# syn_unwatch: stop what syn_watch started
+syn_unwatch() {
+	kill "$SYN_WATCH_PID"
+	wait "$SYN_WATCH_PID" 2>/dev/null || true	# killed: not an error (set -e callers)
+	SYN_WATCH_PID=
 }
 
 # cluster_client N: the rig's N-th client source address (1-based)

@@ -9,6 +9,21 @@ LIMPETD_BIN=${LIMPETD_BIN:-$LIMPET_ROOT/build/limpetd}
 in_lb() { "$LIMPET_ROOT/scripts/rig.sh" exec lb "$@"; }
 in_client() { "$LIMPET_ROOT/scripts/rig.sh" exec client "$@"; }
 
+# listening NODE PORT: something listens on TCP PORT in NODE
+listening() { [ -n "$("$LIMPET_ROOT/scripts/rig.sh" exec "$1" ss -Hltn "sport = :$2")" ]; }
+
+# wait_listen NODE PORT PID [SECONDS]: until PORT listens in NODE (default 5 s); 1 if PID died
+# or it never does
+wait_listen() {
+	local i
+	for ((i = 0; i < ${4:-5} * 10; i++)); do
+		listening "$1" "$2" && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # limpetd_start CONFIG [ARGS...]: start limpetd on the LB's lb0 in the foreground, logging to
 # $LIMPETD_LOG; returns once it runs (0) or has exited (its status). CONFIG "": no --config
 # (limpetd restores the config last applied, from its state directory)
@@ -30,6 +45,11 @@ limpetd_start() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# limpetd_running SERVICE: a live limpetd holds SERVICE's lock on this host (another run's?)
+limpetd_running() {
+	[ -e "/run/limpet/$1.lock" ] && kill -0 "$(cat "/run/limpet/$1.lock" 2>/dev/null)" 2>/dev/null
 }
 
 # limpetd_hup: SIGHUP, then wait for the outcome line; 0 if the new config was applied

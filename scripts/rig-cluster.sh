@@ -96,13 +96,7 @@ up_cluster() {
 		in_ns "b$k" ip addr add "198.18.1.$((10 + k))/16" dev eth0
 		in_ns "b$k" ip route add 198.19.0.0/16 via 198.18.0.254
 	done
-	mkdir -p /run/limpet-rig
-	if [ -n "$backend_mode" ]; then
-		for ((k = 1; k <= backends; k++)); do setup_backend "$k"; done
-	fi
-	if [ "$serve" -eq 1 ]; then
-		for ((k = 1; k <= backends; k++)); do serve_backend "$k"; done
-	fi
+	backends_up
 
 	start_bird r "$root/examples/bird/router.conf"
 	start_bird lba "$root/examples/bird/lb-node.conf"

@@ -203,13 +203,7 @@ do_up() {
 				lladdr "$(mac_of_backend "$k")" nud permanent
 		fi
 	done
-	mkdir -p /run/limpet-rig
-	if [ -n "$backend_mode" ]; then
-		for ((k = 1; k <= backends; k++)); do setup_backend "$k"; done
-	fi
-	if [ "$serve" -eq 1 ]; then
-		for ((k = 1; k <= backends; k++)); do serve_backend "$k"; done
-	fi
+	backends_up
 	print_env >"/run/limpet-rig/$prefix.env"
 }
 
@@ -218,6 +212,18 @@ vip_list() {
 	for ((i = 1; i <= vips; i++)); do out+="${out:+,}198.18.100.$i"; done
 	for ((i = 1; i <= vips; i++)); do out+=",2001:2:0:100::$i"; done
 	echo "$out"
+}
+
+# backends_up: every backend set up (--backend-mode) and serving (--serve), as asked
+backends_up() {
+	local k
+	mkdir -p /run/limpet-rig
+	if [ -n "$backend_mode" ]; then
+		for ((k = 1; k <= backends; k++)); do setup_backend "$k"; done
+	fi
+	if [ "$serve" -eq 1 ]; then
+		for ((k = 1; k <= backends; k++)); do serve_backend "$k"; done
+	fi
 }
 
 # setup_backend K: VIPs on lo, sysctls and (ipip) the decap program, by limpet-backend itself

@@ -17,8 +17,9 @@
  * pin, not what the bytes mean. Bump it whenever a layout, a key's encoding or the meaning of
  * a value (a flag, a reason index) changes.
  */
-#define LB_ABI_VERSION		2	/* 2: two-choice sticky table, sticky_sum, sticky_full,
-					 * vip_addrs */
+#define LB_ABI_VERSION		3	/* 2: two-choice sticky table, sticky_sum, sticky_full,
+					 * vip_addrs; 3: vip_cache, vip_gen, lb_sticky_hash()
+					 * from the source, not from lb_hash_addr() */
 
 /* --- limits ----------------------------------------------------------------------------- */
 #define LB_FARMS_MAX		1024	/* farm slots in the farms map (a used one holds ~164 KiB) */
@@ -79,6 +80,24 @@ struct lb_vip_addrs {
 	__u64 bits[LB_VIP_ADDR_BITS / 64];
 };
 _Static_assert(sizeof(struct lb_vip_addrs) == LB_VIP_ADDR_BITS / 8, "lb_vip_addrs layout");
+
+/*
+ * --- vip_cache: per CPU, direct-mapped copies of vips entries -------------------------------
+ * The vips hash lookup (jhash of the 20-byte key, a bucket walk, a memcmp) took ~18 ns of the
+ * ~70 the balancer spent on a known client; a copy here is a few loads. A copy is good while
+ * vip_gen (one __u32) still holds the generation read before the lookup it was made from:
+ * user space bumps vip_gen after every write to vips. Only found keys are copied. The slot:
+ * (lb_vip_addr_bit() of the address ^ port) % LB_VIP_CACHE_SLOTS.
+ */
+#define LB_VIP_CACHE_SLOTS	256
+struct lb_vip_cached {
+	__u32 gen;		/* vip_gen when copied (a zeroed slot's key, family 0, matches
+				 * no packet) */
+	struct lb_vip_key key;
+	struct lb_vip vip;
+	__u32 __pad;
+};
+_Static_assert(sizeof(struct lb_vip_cached) == 40, "lb_vip_cached layout");
 
 /* --- acl: LPM trie keyed by (frontend, source prefix) --------------------------------------- */
 struct lb_acl_key {

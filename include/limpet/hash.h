@@ -52,11 +52,15 @@ static inline __u64 lb_hash_flow(const __u32 *src, const __u32 *dst, __u32 ports
 	return lb_mix64(h ^ lb_pair(ports, proto));
 }
 
-/* Sticky-table position of a source hash within a farm: bucket from the low bits, tag from
- * the high ones, so the two are independent; the farm slot keeps farms apart. */
-static inline __u64 lb_sticky_hash(__u64 src_hash, __u32 farm)
+/* Sticky-table position of a source within a farm: bucket from the low bits, tag from the
+ * high ones, so the two are independent; the farm slot keeps farms apart. The source's hash
+ * under another key, not a mix of lb_hash_addr()'s: a known client's lookup waits for two
+ * rounds of lb_mix64, not three (the farm's round does not wait for the source). The farm is
+ * mixed before it keys the hash: xored in plain, farms f and g would give source a the
+ * position of source a ^ ((f ^ g) << 16) (IPv4: the third octet). */
+static inline __u64 lb_sticky_hash(const __u32 *w, __u64 seed, __u32 farm)
 {
-	return lb_mix64(src_hash ^ ((__u64)farm << 48 | 0x5bd1e995ULL));
+	return lb_hash_addr(w, seed ^ lb_mix64(lb_pair(farm, 0x5bd1e995)));
 }
 
 static inline __u32 lb_sticky_tag(__u64 sh)

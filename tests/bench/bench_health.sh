@@ -75,8 +75,7 @@ start_listeners() {	# start_listeners tcp|http
 	done
 	for node in b1 b2; do
 		for ((i = 0; i < 50; i++)); do
-			[ -n "$("$root/scripts/rig.sh" exec "$node" ss -Hltn \
-				"sport = :$((10000 + farms))")" ] && break
+			listening "$node" "$((10000 + farms))" && break
 			sleep 0.1
 		done
 	done

@@ -15,7 +15,12 @@
 # Where the time goes: each run's CPU (% of one core) of the proxy, wrk and the backends, from
 # /proc/PID/stat and wrk's rusage, "other" (busy CPU time charged to none of them: softirq
 # run elsewhere, other processes of the machine), and each CPU's busy and softirq share from
-# /proc/stat.
+# /proc/stat; for t1, each side's CPU time per request and which side limited the rate.
+# On two cores the t1 rate is the load side's limit for an efficient proxy: over veth the
+# sender's CPU runs the receiver's network stack, so per request the load side (wrk's send and
+# receive, namesrv's) pays for as many sends and receives as the proxy does (to the client, to
+# the server), plus wrk's and namesrv's own work. The report then says so and makes
+# req/s/core the headline.
 #
 # limpet: build/limpetd (-O2, no sanitizer) on 198.18.100.1:80; HAProxy on 198.18.100.2:80
 # (both VIPs on the LB's lo; limpet's XDP program passes both up: pass_l7, pass_not_vip).
@@ -25,13 +30,17 @@
 #
 # Knobs: BENCH_L7_DURATION (s, default 4), BENCH_L7_CONNS (wrk connections, default 50),
 # BENCH_L7_ROUNDS (default 2: each figure is the run of the best requests/s among the rounds,
-# limpet and HAProxy alternating), BENCH_L7_THREADS ("1 2"), BENCH_L7_PROXIES ("limpet haproxy").
+# limpet and HAProxy alternating), BENCH_L7_THREADS ("1 2"), BENCH_L7_PROXIES ("limpet haproxy"),
+# BENCH_L7_CAP (default 50: the capped t1 runs hold each proxy to that % of one core with the
+# cpu cgroup controller, so that the proxy is the limit and requests/s compare the proxies;
+# 0: none).
 # Prints a table, then BENCH l7.rps.nocookie, l7.rps.cookie, l7.p99.nocookie, l7.p99.cookie,
 # l7.rps_per_core.nocookie, l7.rps_per_core.cookie (1 worker) and the same names with .t2 (2
-# workers); value limpet, baseline HAProxy. rps_per_core (requests/s per core of the proxy's own
-# CPU time) is the comparison that still holds when wrk and the backends, not the proxy, limit
-# the rate - on 2 cores they share one with each other and their softirq work: the report says
-# when that is so.
+# workers), l7.rps_capped.nocookie and l7.rps_capped.cookie (capped); value limpet, baseline
+# HAProxy. rps_per_core (requests/s per core of the proxy's own CPU time) is the comparison
+# that still holds when wrk and the backends, not the proxy, limit the rate - on 2 cores they
+# share one with each other and their softirq work: the report says when that is so, and which
+# figure is the headline (rps_capped when every capped run was the proxy's limit).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export LIMPETD_BIN=${LIMPETD_BIN:-$root/build/limpetd}
@@ -54,6 +63,7 @@ cleanup() {
 	[ -n "$haproxy_pid" ] && { kill "$haproxy_pid" 2>/dev/null; wait "$haproxy_pid" 2>/dev/null; }
 	limpetd_stop >/dev/null 2>&1
 	rm -rf "$work" "/sys/fs/bpf/limpet/$svc" /run/limpet/$svc.*
+	[ -z "${cg:-}" ] || rmdir "$cg" 2>/dev/null || true
 }
 trap cleanup EXIT
 die() { echo "bench_l7: $*" >&2; exit 1; }
@@ -70,6 +80,10 @@ fi
 
 
 in_lb ip addr add "$vip_h/32" dev lo 2>/dev/null || true
+# The rig's bridge stands for a switch: left on, br_netfilter runs the host's iptables hooks on
+# every bridged frame, some 8% of each side's CPU per request, charged to whichever sends.
+"$root/scripts/rig.sh" exec sw sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+	net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
 backend_pids=$(awk '{ print $2 }' "/run/limpet-rig/$RIG_PREFIX.pids")
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -253,6 +267,31 @@ measure() {
 }
 has() { [[ " $proxies " == *" $1 "* ]]; }
 
+# The capped runs (t1): each proxy limited to the same share of one core by the cpu cgroup
+# controller (v1 cfs quota or v2 cpu.max, a short period so that throttling stays under a ms
+# or so): the proxy, not the load side, is then the limit, and requests/s compare the proxies.
+cap=${BENCH_L7_CAP:-50}	# % of one core; 0: no capped runs
+cap_period=2000		# us
+cg=
+if [ "$cap" -gt 0 ] && [ "$ncpu" -ge 2 ]; then
+	if [ -w /sys/fs/cgroup/cpu/cgroup.procs ]; then	# v1
+		cg=/sys/fs/cgroup/cpu/limpet-bench-l7 cg_root=/sys/fs/cgroup/cpu
+		mkdir -p "$cg"
+		echo "$cap_period" >"$cg/cpu.cfs_period_us"
+		echo $((cap_period * cap / 100)) >"$cg/cpu.cfs_quota_us"
+	elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then	# v2
+		cg=/sys/fs/cgroup/limpet-bench-l7 cg_root=/sys/fs/cgroup
+		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+		mkdir -p "$cg"
+		echo "$((cap_period * cap / 100)) $cap_period" >"$cg/cpu.max"
+	fi
+	[ -n "$cg" ] || echo "# no cpu cgroup controller: no capped runs"
+fi
+# capped PID 0|1: move the process (all its threads) into the capped group or back out
+capped() {
+	if [ "$2" = 1 ]; then echo "$1" >"$cg/cgroup.procs"; else echo "$1" >"$cg_root/cgroup.procs"; fi
+}
+
 echo "# L7: wrk -t1 -c$conns -d${dur}s, $rounds round(s); CPUs: $ncpu"
 # the backends alone, as pinned in the t1 runs (and unpinned for t2)
 for p in $backend_pids; do taskset -p -c "$cpu_load" "$p" >/dev/null; done
@@ -285,6 +324,17 @@ for t in $threads_list; do
 			[ "$c" = cookie ] && sl=$work/cookie_l.lua sh=$work/cookie_h.lua
 			has limpet && measure "limpet.$c.$t" "$load" "http://$vip_l/" "$sl" "$LIMPETD_PID"
 			has haproxy && measure "haproxy.$c.$t" "$load" "http://$vip_h/" "$sh" "$haproxy_pid"
+			[ "$t" -eq 1 ] && [ -n "$cg" ] || continue
+			if has limpet; then
+				capped "$LIMPETD_PID" 1
+				measure "limpet.$c.cap" "$load" "http://$vip_l/" "$sl" "$LIMPETD_PID"
+				capped "$LIMPETD_PID" 0
+			fi
+			if has haproxy; then
+				capped "$haproxy_pid" 1
+				measure "haproxy.$c.cap" "$load" "http://$vip_h/" "$sh" "$haproxy_pid"
+				capped "$haproxy_pid" 0
+			fi
 		done
 	done
 	has haproxy && haproxy_down
@@ -299,9 +349,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 per_core() { awk -v r="$1" -v c="$2" 'BEGIN { printf "%.0f", (c > 0) ? (r * 100 / c) : 0 }'; }
 # busy CPU NAME CPUS-FIELD: that CPU's busy % in a run's per-CPU field
 busy() { sed -n "s/.*$1:\([0-9]*\)%.*/\1/p" <<<"$2"; }
+# the runs to report: each thread count, and "cap" (t1, capped) after t1 when it ran
+runs=
+for t in $threads_list; do
+	runs="$runs $t"
+	[ "$t" -eq 1 ] && [ -n "$cg" ] && runs="$runs cap"
+done
 printf '\n%-8s %-9s %-3s %9s %8s %8s %6s %7s %5s %6s %8s %6s %9s  %s\n' proxy case thr req/s p50_ms \
 	p99_ms errors proxy% "(usr" wrk% backend% other% req/s/core "per-CPU busy (softirq)"
-for t in $threads_list; do
+for t in $runs; do
 	for c in nocookie cookie; do
 		for px in $proxies; do
 			read -r rps p50 p99 err st cp cw cb co cu cpus <<<"${R[$px.$c.$t]}"
@@ -316,30 +372,68 @@ echo "# one namesrv with a CPU of its own: ${R[base_b]%% *} req/s (the proxies s
 echo "# req/s/core: requests/s per core of the proxy's CPU time (its syscalls and the softirq work"
 echo "# charged to it included): what a request costs the proxy, whatever else limits the rate;"
 echo "# (usr: the share of the proxy's CPU time spent in user space, the rest in the kernel)"
-for t in $threads_list; do
+[ -z "$cg" ] || echo "# cap: as t1 with each proxy held to $cap% of one core (cpu cgroup, ${cap_period} us period): its p99 includes the throttling"
+# us_req BUSY% RPS: microseconds of one CPU per request at that busy share
+us_req() { awk -v b="$1" -v r="$2" 'BEGIN { printf "%.1f", r ? b * 1e4 / r : 0 }'; }
+# What limits the rate, per run. t1: the load side (wrk, both namesrv, the softirq work of
+# their sends) has CPU $cpu_load to itself, the proxy CPU $cpu_proxy1: the rate is the load
+# side's limit when its CPU is saturated and the proxy's is not (cap: the proxy's limit is
+# its cap). Each side's cost per request is its CPU's busy time (load) or its own CPU time
+# (proxy) over the requests. On veth the sender's CPU runs the receiver's stack (softirq), so
+# each side pays for two sends and two receives per request: the load side costs about what
+# a proxy costs, and no proxy cheaper than wrk + namesrv can be the limit at t1 on two cores.
+load_bound=0 cap_bound=1
+for t in $runs; do
 	for c in nocookie cookie; do
 		for px in $proxies; do
-			read -r rps _ _ err st cp _ _ _ _ cpus <<<"${R[$px.$c.$t]}"
+			read -r rps _ _ err st cp cw cb co _ cpus <<<"${R[$px.$c.$t]}"
 			[ $((err + st)) -eq 0 ] || echo "# WARNING: $px $c t$t: $err socket errors, $st bad statuses"
-			[ "$rps" -lt $(( ${base1%% *} * 3 / 4 )) ] ||
+			[ "$t" = cap ] || [ "$rps" -lt $(( ${base1%% *} * 3 / 4 )) ] ||
 				echo "# WARNING: $px $c t$t reaches $rps req/s, near what wrk and the backends alone do: not the proxy's limit"
-			if [ "$t" -eq 1 ] && [ "$ncpu" -ge 2 ] && [ "$(busy "cpu$cpu_load" "$cpus")" -ge 95 ] &&
-				[ "$cp" -lt 90 ]; then
-				echo "# NOTE: $px $c t1: CPU $cpu_load (wrk, backends, their softirq) is $(busy "cpu$cpu_load" "$cpus")% busy and the proxy at $cp%: the rate is the load side's limit; compare req/s/core"
+			[ "$t" = 1 ] || [ "$t" = cap ] || continue
+			[ "$ncpu" -ge 2 ] || continue
+			# /proc/stat's tick sampling can miss much of a CPU's short bursts: wrk's and
+			# the backends' own accounting is the floor of the load side's time
+			lb=$(busy "cpu$cpu_load" "$cpus") full=90 bound="the proxy"
+			[ "$lb" -ge $((cw + cb)) ] || lb=$((cw + cb))
+			[ "$t" = cap ] && full=$((cap * 9 / 10))
+			if [ "$co" -gt 20 ]; then
+				bound="other work on the machine (other $co%): a noisy run"
+			elif [ "$lb" -ge 95 ] && [ "$cp" -lt "$full" ]; then
+				bound="the load side"
+			elif [ "$cp" -lt "$full" ]; then
+				bound="neither (both CPUs have idle time: latency)"
 			fi
+			[ "$t" != cap ] || [ "$bound" = "the proxy" ] || cap_bound=0
+			[ "$t" = cap ] || [ "$bound" != "the load side" ] || load_bound=1
+			echo "# $px $c $t: load side $(us_req "$lb" "$rps") us/req (CPU $cpu_load $lb% busy), proxy $(us_req "$cp" "$rps") us/req ($cp% of CPU $cpu_proxy1): limited by $bound"
 		done
 	done
 done
+if [ "$load_bound" = 1 ]; then
+	echo "# the t1 requests/s are the load side's limit on this machine (see above): their ratio"
+	echo "# says little about the proxies. A proxy below 100% of its CPU also sleeps and is woken"
+	echo "# more per request, which lowers its req/s/core: that figure favours the busier proxy."
+fi
+if [ -n "$cg" ] && [ "$cap_bound" = 1 ]; then
+	echo "# HEADLINE: l7.rps_capped (requests/s with each proxy held to $cap% of a core: proxy-bound), with l7.rps_per_core"
+else
+	echo "# HEADLINE: l7.rps_per_core (requests/s per core of the proxy's CPU time)"
+fi
 has limpet && has haproxy || exit 0
-for t in $threads_list; do
+for t in $runs; do
 	sfx=
-	[ "$t" -eq 1 ] || sfx=.t$t
+	[ "$t" = 1 ] || [ "$t" = cap ] || sfx=.t$t
 	for c in nocookie cookie; do
 		read -r lr _ lp99 _ _ lcp _ <<<"${R[limpet.$c.$t]}"
 		read -r hr _ hp99 _ _ hcp _ <<<"${R[haproxy.$c.$t]}"
-		echo "BENCH l7.rps.$c$sfx value=$lr unit=req/s baseline=$hr ratio=$(ratio "$lr" "$hr")"
-		echo "BENCH l7.p99.$c$sfx value=$(fmt_ms "$lp99") unit=ms baseline=$(fmt_ms "$hp99") ratio=$(ratio "$lp99" "$hp99")"
+		if [ "$t" = cap ]; then
+			echo "BENCH l7.rps_capped.$c value=$lr unit=req/s baseline=$hr ratio=$(ratio "$lr" "$hr")"
+			continue
+		fi
 		lc=$(per_core "$lr" "$lcp") hc=$(per_core "$hr" "$hcp")
 		echo "BENCH l7.rps_per_core.$c$sfx value=$lc unit=req/s/core baseline=$hc ratio=$(ratio "$lc" "$hc")"
+		echo "BENCH l7.rps.$c$sfx value=$lr unit=req/s baseline=$hr ratio=$(ratio "$lr" "$hr")"
+		echo "BENCH l7.p99.$c$sfx value=$(fmt_ms "$lp99") unit=ms baseline=$(fmt_ms "$hp99") ratio=$(ratio "$lp99" "$hp99")"
 	done
 done

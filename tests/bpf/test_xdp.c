@@ -1015,6 +1015,32 @@ static void test_odd_farm(const char *name, int family, const char *addr, bool e
 	tap_end(name);
 }
 
+/* A VIP rewritten in place is seen by the very next packet: the balancer's per-CPU copies of
+ * vips entries (vip_cache) go stale with the write. V_RANGE turns http (passed up, L7) and
+ * back. */
+static void test_vip_change_seen(int family)
+{
+	struct pkt_spec spec = { .family = family, .proto = IPPROTO_TCP, .sport = 7,
+				 .dport = 8050, .tcp_flags = ACK };
+	uint64_t l7 = reason_count(LB_R_L7);
+	struct pkt p;
+	struct run r;
+	int o = family == LB_V6 ? 8 : 0;
+
+	tap_begin();
+	client_addr(family, 6, spec.src);
+	vip_addr(family, V_RANGE, spec.dst);
+	pkt_build(&p, &spec);
+	CHECK(!run(&p, &r) && backend_of(&r), "before: not forwarded");
+	CHECK(!add_vip(family, V_RANGE, F_SRC_DSR + o, 8000, 8100, LB_VIP_F_L7, false), "to L7");
+	CHECK(!run(&p, &r) && r.action == XDP_PASS && reason_count(LB_R_L7) == l7 + 1,
+	      "after the change to http: want pass (l7), got action %d", r.action);
+	CHECK(!add_vip(family, V_RANGE, F_SRC_DSR + o, 8000, 8100, 0, false), "back");
+	CHECK(!run(&p, &r) && backend_of(&r), "after the change back: not forwarded");
+	tap_end(family == LB_V4 ? "vip rewritten: the next packet sees it"
+				: "ipv6 vip rewritten: the next packet sees it");
+}
+
 /* Read the sysctl at path into old (NUL-terminated, newline cut), then write val. */
 static int sysctl_swap(const char *path, const char *val, char old[16])
 {
@@ -1127,6 +1153,8 @@ int main(void)
 	test_odd_farm("ipip6 at the egress MTU is forwarded", LB_V6, "2001:2::1:11", true,
 		      LB_FWD_IPIP, 1500 - 48 - 40, XDP_TX, LB_R_TX);
 	test_counters();
+	test_vip_change_seen(LB_V4);
+	test_vip_change_seen(LB_V6);
 	test_sticky_census();
 	test_conn_census();
 	test_keep_flows();

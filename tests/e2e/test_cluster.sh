@@ -65,7 +65,7 @@ t_spread() {
 	local both onA onB split
 	syn_watch "$work/syn0.txt" || why+="synwatch did not start. "
 	cl_clients http 198.18.100.1 1 120 4 >"$work/c0.txt"
-	kill "$SYN_WATCH_PID"; wait "$SYN_WATCH_PID" 2>/dev/null; SYN_WATCH_PID=
+	syn_unwatch
 	[ "$(unanswered "$work/c0.txt")" -eq 0 ] ||
 		why+="$(unanswered "$work/c0.txt") of 480 requests unanswered. "
 	split=$(awk '{ for (i = 3; i <= NF; i++) if ($i != $2) { n++; break } } END { print n + 0 }' \
@@ -109,7 +109,7 @@ t_drain() {
 	done
 	touch "$work/stop"
 	wait "$loop"
-	kill "$SYN_WATCH_PID"; wait "$SYN_WATCH_PID" 2>/dev/null; SYN_WATCH_PID=
+	syn_unwatch
 	onA=$(awk '$1 == "ra" && $2 ~ /^198\.19\.64\.12[1-6]$/' "$work/syn1.txt" | wc -l)
 	echo "# $onA of 6 downloads crossed a, the drain moved them to b; $(wc -l <"$work/udp.txt") UDP requests across it, $(unanswered "$work/udp.txt") unanswered"
 	[ "$(unanswered "$work/udp.txt")" -eq 0 ] || why+="UDP requests lost across the drain. "
@@ -120,7 +120,7 @@ t_drain() {
 t_drained_clients() {
 	syn_watch "$work/syn2.txt" || why+="synwatch did not start. "
 	cl_clients http 198.18.100.1 1 120 2 >"$work/c1.txt"
-	kill "$SYN_WATCH_PID"; wait "$SYN_WATCH_PID" 2>/dev/null; SYN_WATCH_PID=
+	syn_unwatch
 	[ "$(grep -c '^ra ' "$work/syn2.txt")" -eq 0 ] ||
 		why+="$(grep -c '^ra ' "$work/syn2.txt") connections still crossed a. "
 	[ "$(unanswered "$work/c1.txt")" -eq 0 ] || why+="requests unanswered. "

@@ -514,8 +514,10 @@ t_stats() {
 		grep -qE "^VERDICT +PACKETS$" <<<"$out" &&
 		[ "$(grep -cE '^(pass|drop|tx|redirect)' <<<"$out")" -eq \
 			"$(jq '.verdicts | length' <<<"$js")" ] &&
-		grep -qE "^sticky +[0-9]+ +[0-9]+$" <<<"$out" &&
-		grep -qE "^connections +[0-9]+ +[0-9]+$" <<<"$out"
+		grep -qE "^TABLE +ENTRIES +CAPACITY +RATED +FULL$" <<<"$out" &&
+		grep -qE "^sticky +[0-9]+ +[0-9]+ +$(jq .sticky.rated <<<"$js") +[0-9]+$" \
+			<<<"$out" &&
+		grep -qE "^connections +[0-9]+ +[0-9]+ +- +-$" <<<"$out"
 }
 
 # a farm in use whose every server is disabled drops every packet of its VIP: status warns

@@ -59,21 +59,6 @@ INTERVAL=1 TIMEOUT=1 RISE=2 FALL=2
 # --- fixtures on the backends ---------------------------------------------------------------
 declare -A fixture	# "NODE:PORT" -> pid
 
-# listening NODE PORT: something listens on TCP PORT in NODE (IPv4)
-listening() { [ -n "$("$root/scripts/rig.sh" exec "$1" ss -Hltn "sport = :$2")" ]; }
-
-# wait_listen NODE PORT PID [SECONDS]: until PORT listens in NODE (default 5 s); 1 if PID died
-# or it never does
-wait_listen() {
-	local i
-	for ((i = 0; i < ${4:-5} * 10; i++)); do
-		listening "$1" "$2" && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 # fake NODE PORT FAKESRV-ARGS...: build/fakesrv on PORT in NODE, recorded as NODE:PORT
 fake() {
 	local node=$1 port=$2 pid
@@ -746,16 +731,6 @@ t_shutdown_sessions() {
 	[ -z "$why" ]
 }
 
-t_stop_clean() {
-	limpetd_stop || {
-		why="limpetd exited with status $? (ASan report?):"$'\n'
-		why+=$(grep -A20 'ERROR: \|runtime error' "$LIMPETD_LOG" | head -40)
-		return 1
-	}
-	! grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error' "$LIMPETD_LOG" ||
-		{ why="sanitizer report in the log"; return 1; }
-}
-
 # --- the run ----------------------------------------------------------------------------------
 setup_fixtures() {
 	local k
@@ -780,29 +755,15 @@ setup_fixtures() {
 	for k in 1 2; do fake "b$k" 8085 --proto tcp && fake "b$k" 8086 --proto tcp || return 1; done
 }
 
-if ! setup_fixtures; then
-	echo "not ok 1 - test fixtures start"
-	cat "$work/fakesrv.log" | sed 's/^/# /'
-	echo "1..1"
-	exit 1
-fi
+setup_fixtures || bail "test fixtures start" <"$work/fakesrv.log"
 pg_start
 have_pg=$?	# 0 running, 1 failed to start, 2 not installed
 write_config
 mkdir -p /run/limpet
-if [ -e "/run/limpet/$svc.lock" ] && kill -0 "$(cat "/run/limpet/$svc.lock" 2>/dev/null)" 2>/dev/null; then
-	echo "not ok 1 - limpetd starts"
-	echo "# another limpetd serves $svc (pid $(cat "/run/limpet/$svc.lock")): is this test running twice?"
-	echo "1..1"
-	exit 1
-fi
+limpetd_running "$svc" && bail "limpetd starts" \
+	<<<"another limpetd serves $svc (pid $(cat "/run/limpet/$svc.lock")): is this test running twice?"
 started=1
-if ! limpetd_start "$cfg" --api "unix:$sock"; then
-	echo "not ok 1 - limpetd starts"
-	sed 's/^/# /' "$LIMPETD_LOG"
-	echo "1..1"
-	exit 1
-fi
+limpetd_start "$cfg" --api "unix:$sock" || bail "limpetd starts" <"$LIMPETD_LOG"
 if [ "$(hc get 1:1 state)" = null ]; then
 	echo "# the server resource has no \"state\": limpetd does not run the probes (yet?)"
 fi
@@ -839,6 +800,6 @@ elif [ "$have_pg" -eq 0 ]; then
 else
 	echo "ok $((n += 1)) - pgsql probe against the real PostgreSQL # SKIP postgresql not installed"
 fi
-tap "limpetd stops cleanly (ASan/UBSan: no leak, no error)" t_stop_clean
+tap "limpetd stops cleanly (ASan/UBSan: no leak, no error)" stops_clean
 echo "1..$n"
 [ "$failed" -eq 0 ]

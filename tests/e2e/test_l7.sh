@@ -68,17 +68,13 @@ cfg=$work/limpet.json
 rawhttp=$root/build/rawhttp
 
 # --- fixtures ---------------------------------------------------------------------------------
-listening() { [ -n "$("$root/scripts/rig.sh" exec "$1" ss -Hltn "sport = :$2")" ]; }
 # start NODE PORT CMD...: a fixture in NODE that must listen on PORT
 start() {
-	local node=$1 port=$2 i
+	local node=$1 port=$2
 	shift 2
 	"$root/scripts/rig.sh" exec "$node" "$@" </dev/null >>"$work/fixtures.log" 2>&1 &
 	bg+=($!)
-	for ((i = 0; i < 50; i++)); do
-		listening "$node" "$port" && return 0
-		sleep 0.1
-	done
+	wait_listen "$node" "$port" "$!" && return 0
 	echo "# fixture $* in $node does not listen on $port"
 	return 1
 }
@@ -942,43 +938,22 @@ t_restart() {
 	[ -z "$why" ]
 }
 
-t_stop_clean() {
-	limpetd_stop || {
-		why="limpetd exited with status $? (ASan report?):"$'\n'
-		why+=$(grep -A20 'ERROR: \|runtime error' "$LIMPETD_LOG" | head -40)
-		return 1
-	}
-	! cat "$work/limpetd.before-restart.log" "$LIMPETD_LOG" 2>/dev/null |
-		grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error' ||
-		{ why="sanitizer report in the log:"$'\n'$(cat "$work/limpetd.before-restart.log" "$LIMPETD_LOG" 2>/dev/null | grep -A20 'ERROR: \|runtime error' | head -40); return 1; }
-}
+# the logs of both limpetd runs (the first one's before the restart check)
+t_stop_clean() { stops_clean "$work/limpetd.before-restart.log" "$LIMPETD_LOG"; }
 
 # --- the run ----------------------------------------------------------------------------------
-if ! setup_fixtures; then
-	echo "not ok 1 - test fixtures start"
-	sed 's/^/# /' "$work/fixtures.log"
-	echo "1..1"
-	exit 1
-fi
+setup_fixtures || bail "test fixtures start" <"$work/fixtures.log"
 # the http VIPs: limpetd routes them locally on the LB (pass_l7 packets reach the proxy)
 : # limpetd makes the http VIPs local on the LB itself
 write_config
 mkdir -p /run/limpet
-if [ -e "/run/limpet/$svc.lock" ] && kill -0 "$(cat "/run/limpet/$svc.lock" 2>/dev/null)" 2>/dev/null; then
-	echo "not ok 1 - limpetd starts"
-	echo "# another limpetd serves $svc: is this test running twice?"
-	echo "1..1"
-	exit 1
-fi
+limpetd_running "$svc" &&
+	bail "limpetd starts" <<<"another limpetd serves $svc: is this test running twice?"
 started=1
 workers=()
 "$LIMPETD_BIN" --help 2>&1 | grep -q -- --l7-workers && workers=(--l7-workers 2)
-if ! limpetd_start "$cfg" --api "unix:$sock" "${workers[@]}"; then
-	echo "not ok 1 - limpetd starts with http frontends"
-	sed 's/^/# /' "$LIMPETD_LOG" | head -40
-	echo "1..1"
-	exit 1
-fi
+limpetd_start "$cfg" --api "unix:$sock" "${workers[@]}" ||
+	bail "limpetd starts with http frontends" < <(head -40 "$LIMPETD_LOG")
 # L7_TESTS="t_a t_b ...": run only those (debugging); the rest are not reported
 if [ -n "${L7_TESTS:-}" ]; then
 	eval "tap() { [[ \" \$L7_TESTS \" == *\" \${@: -1} \"* ]] || return 0; $(declare -f tap | sed 1,2d)"

@@ -361,12 +361,8 @@ t_persist_crash_at_rename() {
 }
 
 # --- the run --------------------------------------------------------------------------------
-if ! limpetd_start "$cfg_a" "${api_args[@]}" >/dev/null || ! limpetd_stop; then
-	echo "not ok 1 - limpetd starts and stops"
-	sed 's/^/# /' "$LIMPETD_LOG"
-	echo "1..1"
-	exit 1
-fi
+{ limpetd_start "$cfg_a" "${api_args[@]}" >/dev/null && limpetd_stop; } ||
+	bail "limpetd starts and stops" <"$LIMPETD_LOG"
 rm -rf "$state"
 tap "a first limpetd creates the dataplane (not adopted)" t_fresh
 tap "kill -9 and restart under traffic: no request fails, downloads go on, XDP never detached" \

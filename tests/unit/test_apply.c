@@ -35,6 +35,7 @@
 #include "dataplane/dataplane.h"
 #include "common/log.h"
 #include "pkt.h"
+#include "helpers.h"
 
 #define CFG_MAX		8
 #define CLIENT		"198.18.200.7"	/* a client source; 198.18.201.x are outside the ACLs */
@@ -103,27 +104,9 @@ static int fx_teardown(void **state)
 /* Parse a single-quoted document, expecting success; the fixture keeps it. */
 static struct config *cfg(const char *sq)
 {
-	struct cfg_errors errs;
-	struct config *c = NULL;
-	char *text = strdup(sq);
-	int err;
-
-	assert_non_null(text);
 	assert_true(fx->ncfg < CFG_MAX);
-	for (char *p = text; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	err = config_parse(text, strlen(text), &c, &errs);
-	free(text);
-	if (err) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
-		cfg_errors_free(&errs);
-		fail_msg("test bug: config_parse: expected 0, got %d (%s)", err, strerror(-err));
-	}
-	cfg_errors_free(&errs);
-	fx->cfg[fx->ncfg++] = c;
-	return c;
+	fx->cfg[fx->ncfg] = parse_sq(sq);
+	return fx->cfg[fx->ncfg++];
 }
 
 static void apply_ok(const char *what, const char *sq, struct apply_counts *counts)

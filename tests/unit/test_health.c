@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "health/health.h"
+#include "helpers.h"
 
 #define LISTENERS_MAX	4
 #define ACCEPTS_MAX	256
@@ -316,23 +317,8 @@ static bool pump(struct world *w, double seconds, bool (*done)(struct world *w))
 /* The config of a single-quoted document, freed at the test's teardown. */
 static struct config *parse(struct world *w, const char *sq)
 {
-	struct cfg_errors errs;
-	struct config *c = NULL;
-	char *text = strdup(sq);
-	int err;
+	struct config *c = parse_sq(sq);
 
-	assert_non_null(text);
-	for (char *p = text; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	err = config_parse(text, strlen(text), &c, &errs);
-	if (err) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
-		fail_msg("config_parse: expected 0, got %d", err);
-	}
-	cfg_errors_free(&errs);
-	free(text);
 	assert_true(w->ncfg < sizeof(w->cfgs) / sizeof(w->cfgs[0]));
 	w->cfgs[w->ncfg++] = c;
 	return c;

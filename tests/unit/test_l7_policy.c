@@ -4,7 +4,7 @@
  * tokens and their secret file, the snapshot built from a parsed config, the server pick of
  * every balance and stickiness (against the XDP path's Maglev table for source), the counters
  * as l7_stats renders them.
- * JSON in this file is written with single quotes, which cfg() turns into double quotes.
+ * JSON in this file is written with single quotes, which parse_sq() turns into double quotes.
  * TAP output comes from CMOCKA_MESSAGE_OUTPUT=TAP; our own diagnostics are "# " lines.
  */
 #include <arpa/inet.h>
@@ -27,6 +27,7 @@
 #include "limpet/hash.h"
 #include "maglev/maglev.h"
 #include "l7/l7-int.h"
+#include "helpers.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define SEED_HEX	"9c1e52a07d3b4f16"
@@ -52,27 +53,6 @@ static bool eligible(void *arg, const struct cfg_farm *f, const struct cfg_serve
 		if (d->fs[i] == ((uint64_t)f->id << 32 | s->id))
 			return false;
 	return s->active;
-}
-
-static struct config *cfg(const char *sq)
-{
-	struct cfg_errors errs;
-	struct config *c = NULL;
-	char *text = strdup(sq);
-	int err;
-
-	assert_non_null(text);
-	for (char *p = text; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	err = config_parse(text, strlen(text), &c, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		printf("#   %s\n", errs.msg[i]);
-	cfg_errors_free(&errs);
-	free(text);
-	if (err)
-		fail_msg("config_parse: expected 0, got %d (errors above)", err);
-	return c;
 }
 
 static struct l7_snap *snap(const struct config *c, struct l7_registry *reg, struct down *d)
@@ -141,6 +121,50 @@ static uint32_t pick_plain(const struct l7_farm *f, struct l7_pick_state *ps)
 	struct l7_req_info ri = { .client = (struct sockaddr *)&c, .path = "/", .path_len = 1 };
 
 	return pick(f, ps, &ri, NULL, NULL);
+}
+
+/* What a pick test holds: a registry, a snapshot of a config in it, one worker's pick state. */
+struct picker {
+	struct l7_registry *reg;
+	struct l7_snap *s;
+	struct l7_pick_state *ps;
+};
+
+/* A snapshot of c and its pick state in place of p's (after the old ones are freed, as a
+ * worker does on a reload). */
+static void picker_snap(struct picker *p, const struct config *c, struct down *d)
+{
+	l7_pick_state_free(p->ps);
+	l7_snap_put(p->s);
+	p->s = snap(c, p->reg, d);
+	p->ps = l7_pick_state_new(p->s);
+}
+
+/* A new registry with the first snapshot of c in it. */
+static void picker_open(struct picker *p, const struct config *c, struct down *d)
+{
+	*p = (struct picker){ 0 };
+	assert_int_equal(l7_registry_new(&p->reg), 0);
+	picker_snap(p, c, d);
+}
+
+static void picker_close(struct picker *p)
+{
+	l7_pick_state_free(p->ps);
+	l7_snap_put(p->s);
+	l7_registry_free(p->reg);
+}
+
+/* The id of the server p picks in farm 1 for the client at address prefix + n, port 1. */
+static uint32_t picker_client(const struct picker *p, const char *prefix, unsigned n)
+{
+	char ip[64];
+	struct sockaddr_storage cl;
+	struct l7_req_info ri = { .client = (struct sockaddr *)&cl };
+
+	snprintf(ip, sizeof(ip), "%s%u", prefix, n);
+	cl = sa(ip, 1);
+	return pick(farm(p->s, 1), p->ps, &ri, NULL, NULL);
 }
 
 /* --- cookie tokens and the secret -------------------------------------------------------- */
@@ -262,7 +286,7 @@ static void assert_listen(const struct l7_snap *s, const char *ip, uint16_t port
 
 static void test_snapshot_listeners_and_frontends(void **state)
 {
-	struct config *c = cfg(snap_doc);
+	struct config *c = parse_sq(snap_doc);
 	struct l7_registry *reg;
 	struct l7_snap *s;
 
@@ -311,7 +335,7 @@ static void assert_addr(const struct l7_server *s, const char *ip, uint16_t port
 
 static void test_snapshot_farms_and_servers(void **state)
 {
-	struct config *c = cfg(snap_doc);
+	struct config *c = parse_sq(snap_doc);
 	struct down d = { 1, { (uint64_t)1 << 32 | 2 } };
 	struct l7_registry *reg;
 	const struct l7_farm *f1, *f2;
@@ -360,12 +384,14 @@ static void test_snapshot_farms_and_servers(void **state)
 /* Counters follow (farmId, serverId) across snapshots, whatever the server's position. */
 static void test_snapshot_counters_survive_rebuilds(void **state)
 {
-	struct config *c1 = cfg("{'serviceName': 'l7', 'http': {'frontend': [], 'farm': ["
-				"{'farmId': 1, 'server': [{'serverId': 1, 'address': '10.0.0.1'},"
-				" {'serverId': 2, 'address': '10.0.0.2'}]}]}}");
-	struct config *c2 = cfg("{'serviceName': 'l7', 'http': {'frontend': [], 'farm': ["
-				"{'farmId': 1, 'server': [{'serverId': 3, 'address': '10.0.0.3'},"
-				" {'serverId': 2, 'address': '10.0.0.2', 'weight': 9}]}]}}");
+	struct config *c1 = parse_sq("{'serviceName': 'l7', 'http': {'frontend': [], 'farm': ["
+				     "{'farmId': 1, 'server': ["
+				     "{'serverId': 1, 'address': '10.0.0.1'},"
+				     " {'serverId': 2, 'address': '10.0.0.2'}]}]}}");
+	struct config *c2 = parse_sq("{'serviceName': 'l7', 'http': {'frontend': [], 'farm': ["
+				     "{'farmId': 1, 'server': ["
+				     "{'serverId': 3, 'address': '10.0.0.3'},"
+				     " {'serverId': 2, 'address': '10.0.0.2', 'weight': 9}]}]}}");
 	struct l7_registry *reg;
 	struct l7_snap *s1, *s2;
 
@@ -396,76 +422,70 @@ static struct config *farm_cfg(const char *balance, const char *stickiness, cons
 		 " {'farmId': 2, 'stickiness': 'cookie', 'server': ["
 		 "  {'serverId': 2, 'address': '10.0.1.2'}]}]}}",
 		 balance, stickiness, servers);
-	return cfg(doc);
+	return parse_sq(doc);
 }
 
-static const char *const three =
-	"[{'serverId': 1, 'address': '10.0.0.1', 'weight': 5},"
-	" {'serverId': 2, 'address': '10.0.0.2', 'weight': 1},"
-	" {'serverId': 3, 'address': '10.0.0.3', 'weight': 1}]";
+/* farm_cfg() with servers 1, 2, 3 at 10.0.0.1, .2, .3 of these weights. */
+static struct config *farm_cfg3(const char *balance, const char *stickiness, unsigned w1,
+				unsigned w2, unsigned w3)
+{
+	char servers[256];
+
+	snprintf(servers, sizeof(servers),
+		 "[{'serverId': 1, 'address': '10.0.0.1', 'weight': %u},"
+		 " {'serverId': 2, 'address': '10.0.0.2', 'weight': %u},"
+		 " {'serverId': 3, 'address': '10.0.0.3', 'weight': %u}]",
+		 w1, w2, w3);
+	return farm_cfg(balance, stickiness, servers);
+}
 
 static void test_pick_roundrobin_smooth_weighted(void **state)
 {
 	static const uint32_t want[] = { 1, 1, 2, 1, 3, 1, 1 };	/* nginx's, for 5/1/1 */
-	struct config *c = farm_cfg("roundrobin", "null", three);
-	struct l7_registry *reg;
-	struct l7_pick_state *ps;
-	struct l7_snap *s;
+	struct config *c = farm_cfg3("roundrobin", "null", 5, 1, 1);
+	struct picker p;
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s = snap(c, reg, NULL);
-	ps = l7_pick_state_new(s);
-	assert_non_null(ps);
+	picker_open(&p, c, NULL);
+	assert_non_null(p.ps);
 	for (size_t round = 0; round < 3; round++) {
 		for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
-			uint32_t got = pick_plain(farm(s, 1), ps);
+			uint32_t got = pick_plain(farm(p.s, 1), p.ps);
 
 			if (got != want[i])
 				fail_msg("round %zu pick %zu: expected server %u, got %u", round,
 					 i, want[i], got);
 		}
 	}
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	l7_registry_free(reg);
+	picker_close(&p);
 	config_free(c);
 }
 
 static void test_pick_leastconn_weighted(void **state)
 {
-	struct config *c = farm_cfg("leastconn", "null",
-				    "[{'serverId': 1, 'address': '10.0.0.1'},"
-				    " {'serverId': 2, 'address': '10.0.0.2', 'weight': 2},"
-				    " {'serverId': 3, 'address': '10.0.0.3'}]");
-	struct l7_registry *reg;
-	struct l7_pick_state *ps;
+	struct config *c = farm_cfg3("leastconn", "null", 1, 2, 1);
+	struct picker p;
 	const struct l7_farm *f;
-	struct l7_snap *s;
 	bool seen[4] = { false };
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s = snap(c, reg, NULL);
-	ps = l7_pick_state_new(s);
-	f = farm(s, 1);
+	picker_open(&p, c, NULL);
+	f = farm(p.s, 1);
 	for (size_t i = 0; i < 3; i++)
 		atomic_store(&f->servers[i].ctr->active, 1);
 	/* 1/1, 1/2, 1/1: the heavier server has the least load per weight */
 	for (size_t i = 0; i < 5; i++)
-		assert_int_equal(pick_plain(f, ps), 2);
+		assert_int_equal(pick_plain(f, p.ps), 2);
 	/* 1/1, 3/2, 1/1: a tie between 1 and 3, taken in turns */
 	atomic_store(&f->servers[1].ctr->active, 3);
 	for (size_t i = 0; i < 6; i++)
-		seen[pick_plain(f, ps)] = true;
+		seen[pick_plain(f, p.ps)] = true;
 	assert_true(seen[1] && seen[3] && !seen[2]);
 	/* 1/1, 1/2, 0/1 */
 	atomic_store(&f->servers[1].ctr->active, 1);
 	atomic_store(&f->servers[2].ctr->active, 0);
-	assert_int_equal(pick_plain(f, ps), 3);
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	l7_registry_free(reg);
+	assert_int_equal(pick_plain(f, p.ps), 3);
+	picker_close(&p);
 	config_free(c);
 }
 
@@ -476,28 +496,19 @@ static void test_pick_first_eligible_in_config_order(void **state)
 				    " {'serverId': 4, 'address': '10.0.0.4'},"
 				    " {'serverId': 6, 'address': '10.0.0.6'}]");
 	struct down d = { 1, { (uint64_t)1 << 32 | 9 } };
-	struct l7_registry *reg;
-	struct l7_pick_state *ps;
+	struct picker p;
 	struct sockaddr_storage cl = sa("192.0.2.1", 1);
 	struct l7_req_info ri = { .client = (struct sockaddr *)&cl };
-	struct l7_snap *s;
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s = snap(c, reg, NULL);
-	ps = l7_pick_state_new(s);
+	picker_open(&p, c, NULL);
 	for (size_t i = 0; i < 3; i++)
-		assert_int_equal(pick_plain(farm(s, 1), ps), 9);
-	assert_int_equal(pick(farm(s, 1), ps, &ri, server(farm(s, 1), 9), NULL), 4);
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	s = snap(c, reg, &d);
-	ps = l7_pick_state_new(s);
-	assert_int_equal(pick_plain(farm(s, 1), ps), 4);
-	assert_int_equal(pick(farm(s, 1), ps, &ri, server(farm(s, 1), 4), NULL), 6);
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	l7_registry_free(reg);
+		assert_int_equal(pick_plain(farm(p.s, 1), p.ps), 9);
+	assert_int_equal(pick(farm(p.s, 1), p.ps, &ri, server(farm(p.s, 1), 9), NULL), 4);
+	picker_snap(&p, c, &d);
+	assert_int_equal(pick_plain(farm(p.s, 1), p.ps), 4);
+	assert_int_equal(pick(farm(p.s, 1), p.ps, &ri, server(farm(p.s, 1), 4), NULL), 6);
+	picker_close(&p);
 	config_free(c);
 }
 
@@ -524,17 +535,13 @@ static void test_pick_source_equals_xdp_ring(void **state)
 	struct down d = { 1, { (uint64_t)1 << 32 | 5 } };
 	uint32_t *table = test_malloc(LB_RING_DEFAULT * sizeof(*table));
 	struct maglev_server ms[4];
-	struct l7_registry *reg;
-	struct l7_pick_state *ps;
+	struct picker p;
 	const struct l7_farm *f;
-	struct l7_snap *s;
 	unsigned used[9] = { 0 };
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s = snap(c, reg, &d);
-	ps = l7_pick_state_new(s);
-	f = farm(s, 1);
+	picker_open(&p, c, &d);
+	f = farm(p.s, 1);
 	/* the table user/dataplane builds for this farm (servers' ids, weights, eligibility) */
 	for (size_t i = 0; i < f->nservers; i++)
 		ms[i] = (struct maglev_server){ f->servers[i].id, f->servers[i].weight,
@@ -552,7 +559,7 @@ static void test_pick_source_equals_xdp_ring(void **state)
 			snprintf(ip, sizeof(ip), "100.%u.%u.%u", i >> 8, i & 255, (i * 13) & 255);
 		src = sa(ip, 1024 + i);
 		want = xdp_pick(f, c->hash_seed, table, &src);
-		got = pick(f, ps, &ri, NULL, NULL);
+		got = pick(f, p.ps, &ri, NULL, NULL);
 		if (got != want)
 			fail_msg("client %s: expected server %u (XDP ring), got %u", ip, want, got);
 		assert_int_not_equal(got, 5);
@@ -563,17 +570,15 @@ static void test_pick_source_equals_xdp_ring(void **state)
 		snprintf(ip, sizeof(ip), "::ffff:100.%u.%u.%u", i >> 8, i & 255, (i * 13) & 255);
 		mapped = sa(ip, 1);
 		ri.client = (struct sockaddr *)&mapped;
-		assert_int_equal(pick(f, ps, &ri, NULL, NULL), want);
+		assert_int_equal(pick(f, p.ps, &ri, NULL, NULL), want);
 		/* avoiding its server: another one, still not the down one */
-		got = pick(f, ps, &ri, server(f, want), NULL);
+		got = pick(f, p.ps, &ri, server(f, want), NULL);
 		assert_true(got && got != want && got != 5);
 	}
 	printf("# spread over 1, 2, 8 (weights 3, 1, 7): %u %u %u\n", used[1], used[2], used[8]);
 	assert_true(used[8] > used[1] && used[1] > used[2] && used[2] > 0);
 	test_free(table);
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	l7_registry_free(reg);
+	picker_close(&p);
 	config_free(c);
 }
 
@@ -581,60 +586,33 @@ static void test_pick_source_equals_xdp_ring(void **state)
  * client; new clients follow the new weights. */
 static void test_pick_source_clients_stay_across_weight_change(void **state)
 {
-	struct config *c1 = farm_cfg("source", "null", three);
-	struct config *c2 = farm_cfg("source", "null",
-				     "[{'serverId': 1, 'address': '10.0.0.1', 'weight': 1},"
-				     " {'serverId': 2, 'address': '10.0.0.2', 'weight': 1},"
-				     " {'serverId': 3, 'address': '10.0.0.3', 'weight': 200}]");
-	struct l7_registry *reg;
-	struct l7_pick_state *ps;
-	struct l7_snap *s;
+	struct config *c1 = farm_cfg3("source", "null", 5, 1, 1);
+	struct config *c2 = farm_cfg3("source", "null", 1, 1, 200);
+	struct picker p;
 	uint32_t before[200];
 	unsigned to3_known = 0, to3_new = 0;
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s = snap(c1, reg, NULL);
-	ps = l7_pick_state_new(s);
+	picker_open(&p, c1, NULL);
+	for (unsigned i = 0; i < 200; i++)
+		before[i] = picker_client(&p, "203.0.113.", i);
+	picker_snap(&p, c2, NULL);
 	for (unsigned i = 0; i < 200; i++) {
-		char ip[32];
-		struct sockaddr_storage cl;
-		struct l7_req_info ri = { .client = (struct sockaddr *)&cl };
-
-		snprintf(ip, sizeof(ip), "203.0.113.%u", i);
-		cl = sa(ip, 1);
-		before[i] = pick(farm(s, 1), ps, &ri, NULL, NULL);
-	}
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	s = snap(c2, reg, NULL);
-	ps = l7_pick_state_new(s);
-	for (unsigned i = 0; i < 200; i++) {
-		char ip[32];
-		struct sockaddr_storage cl;
-		struct l7_req_info ri = { .client = (struct sockaddr *)&cl };
-
-		snprintf(ip, sizeof(ip), "203.0.113.%u", i);
-		cl = sa(ip, 1);
-		assert_int_equal(pick(farm(s, 1), ps, &ri, NULL, NULL), before[i]);
+		assert_int_equal(picker_client(&p, "203.0.113.", i), before[i]);
 		to3_known += before[i] == 3;
-		snprintf(ip, sizeof(ip), "198.51.100.%u", i);
-		cl = sa(ip, 1);
-		to3_new += pick(farm(s, 1), ps, &ri, NULL, NULL) == 3;
+		to3_new += picker_client(&p, "198.51.100.", i) == 3;
 	}
 	printf("# server 3 (weight 1 -> 200): %u of 200 known clients, %u of 200 new ones\n",
 	       to3_known, to3_new);
 	assert_true(to3_new > 190 && to3_known < 100);
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	l7_registry_free(reg);
+	picker_close(&p);
 	config_free(c1);
 	config_free(c2);
 }
 
 static void test_pick_uri_consistent(void **state)
 {
-	struct config *c = farm_cfg("uri", "null", three);
+	struct config *c = farm_cfg3("uri", "null", 5, 1, 1);
 	struct l7_registry *reg;
 	struct l7_pick_state *ps1, *ps2;
 	struct l7_snap *s1, *s2;
@@ -695,23 +673,22 @@ static const struct cookie_case cookie_cases[] = {
 
 static void test_pick_cookie_cases(void **state)
 {
-	struct config *c = farm_cfg("roundrobin", "'cookie'", three);
-	struct l7_registry *reg;
+	struct config *c = farm_cfg3("roundrobin", "'cookie'", 5, 1, 1);
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(cookie_cases); i++) {
 		const struct cookie_case *k = &cookie_cases[i];
 		struct down d = { k->down ? 1 : 0, { (uint64_t)1 << 32 | k->down } };
 		struct sockaddr_storage cl = sa("192.0.2.1", 1);
 		char tok[L7_COOKIE_LEN + 2] = "";
 		struct l7_req_info ri = { .client = (struct sockaddr *)&cl };
-		struct l7_snap *s = snap(c, reg, &d);
-		struct l7_pick_state *ps = l7_pick_state_new(s);
-		const struct l7_farm *f = farm(s, 1);
+		struct picker p;
+		const struct l7_farm *f;
 		bool set_cookie = false;
 
 		printf("# %s\n", k->name);
+		picker_open(&p, c, &d);
+		f = farm(p.s, 1);
 		if (k->farm) {
 			l7_cookie_token(key_a, k->farm, k->server, tok);
 			if (k->tamper >= 0)
@@ -721,7 +698,7 @@ static void test_pick_cookie_cases(void **state)
 		}
 		/* several picks: redispatch must not depend on the balance's position */
 		for (size_t n = 0; n < 7; n++) {
-			uint32_t got = pick(f, ps, &ri, k->avoid ? server(f, k->avoid) : NULL,
+			uint32_t got = pick(f, p.ps, &ri, k->avoid ? server(f, k->avoid) : NULL,
 					    &set_cookie);
 
 			if (k->stays && (got != k->server || set_cookie))
@@ -731,48 +708,45 @@ static void test_pick_cookie_cases(void **state)
 				fail_msg("%s: expected a redispatch with a new cookie, got server "
 					 "%u (set_cookie %d)", k->name, got, set_cookie);
 		}
-		l7_pick_state_free(ps);
-		l7_snap_put(s);
+		picker_close(&p);
 	}
-	l7_registry_free(reg);
 	config_free(c);
 }
 
 /* DESIGN.md section 3: weight changes and a returning server move no cookie client. */
 static void test_pick_cookie_clients_stay_across_changes(void **state)
 {
-	struct config *c1 = farm_cfg("roundrobin", "'cookie'", three);
-	struct config *c2 = farm_cfg("roundrobin", "'cookie'",
-				     "[{'serverId': 1, 'address': '10.0.0.1', 'weight': 1},"
-				     " {'serverId': 2, 'address': '10.0.0.2', 'weight': 200},"
-				     " {'serverId': 3, 'address': '10.0.0.3', 'weight': 1}]");
+	struct config *c1 = farm_cfg3("roundrobin", "'cookie'", 5, 1, 1);
+	struct config *c2 = farm_cfg3("roundrobin", "'cookie'", 1, 200, 1);
 	struct down d3 = { 1, { (uint64_t)1 << 32 | 3 } };
-	struct l7_registry *reg;
-	struct l7_snap *s[3];
+	const struct {
+		const struct config *c;
+		struct down *d;
+	} steps[] = {
+		{ c1, &d3 },	/* server 3 down */
+		{ c2, &d3 },	/* weights changed */
+		{ c2, NULL },	/* server 3 back */
+	};
+	struct picker p;
 	char tok[L7_COOKIE_LEN + 1];
 	struct l7_req_info ri = { .cookie = tok, .cookie_len = L7_COOKIE_LEN };
 	struct sockaddr_storage cl = sa("192.0.2.1", 1);
 
 	(void)state;
 	ri.client = (struct sockaddr *)&cl;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s[0] = snap(c1, reg, &d3);	/* server 3 down */
-	s[1] = snap(c2, reg, &d3);	/* weights changed */
-	s[2] = snap(c2, reg, NULL);	/* server 3 back */
-	for (size_t i = 0; i < 3; i++) {
-		struct l7_pick_state *ps = l7_pick_state_new(s[i]);
-
+	picker_open(&p, steps[0].c, steps[0].d);
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		if (i)
+			picker_snap(&p, steps[i].c, steps[i].d);
 		for (uint32_t id = 1; id <= 2; id++) {
 			bool set_cookie = true;
 
 			l7_cookie_token(key_a, 1, id, tok);
-			assert_int_equal(pick(farm(s[i], 1), ps, &ri, NULL, &set_cookie), id);
+			assert_int_equal(pick(farm(p.s, 1), p.ps, &ri, NULL, &set_cookie), id);
 			assert_false(set_cookie);
 		}
-		l7_pick_state_free(ps);
-		l7_snap_put(s[i]);
 	}
-	l7_registry_free(reg);
+	picker_close(&p);
 	config_free(c1);
 	config_free(c2);
 }
@@ -781,56 +755,44 @@ static void test_pick_cookie_clients_stay_across_changes(void **state)
  * when it goes down, and they stay where they went when it comes back. */
 static void test_pick_source_ip_stickiness(void **state)
 {
-	struct config *c = farm_cfg("roundrobin", "'sourceIp'", three);
-	struct l7_registry *reg;
-	struct l7_snap *s;
-	struct l7_pick_state *ps;
+	struct config *c = farm_cfg3("roundrobin", "'sourceIp'", 5, 1, 1);
+	struct picker p;
 	struct sockaddr_storage cl[8];
 	uint32_t first[8], moved[8];
 	struct down d = { 1, { 0 } };
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s = snap(c, reg, NULL);
-	ps = l7_pick_state_new(s);
+	picker_open(&p, c, NULL);
 	for (size_t i = 0; i < 8; i++) {
 		char ip[32];
 		struct l7_req_info ri = { .client = (struct sockaddr *)&cl[i] };
 
 		snprintf(ip, sizeof(ip), "192.0.2.%zu", 10 + i);
 		cl[i] = sa(ip, 1000);
-		first[i] = pick(farm(s, 1), ps, &ri, NULL, NULL);
+		first[i] = pick(farm(p.s, 1), p.ps, &ri, NULL, NULL);
 		for (size_t n = 0; n < 5; n++)	/* roundrobin would rotate: stickiness holds */
-			assert_int_equal(pick(farm(s, 1), ps, &ri, NULL, NULL), first[i]);
+			assert_int_equal(pick(farm(p.s, 1), p.ps, &ri, NULL, NULL), first[i]);
 	}
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
 
 	d.fs[0] = (uint64_t)1 << 32 | first[0];	/* the first client's server goes down */
-	s = snap(c, reg, &d);
-	ps = l7_pick_state_new(s);
+	picker_snap(&p, c, &d);
 	for (size_t i = 0; i < 8; i++) {
 		struct l7_req_info ri = { .client = (struct sockaddr *)&cl[i] };
 
-		moved[i] = pick(farm(s, 1), ps, &ri, NULL, NULL);
+		moved[i] = pick(farm(p.s, 1), p.ps, &ri, NULL, NULL);
 		if (first[i] == first[0])
 			assert_int_not_equal(moved[i], first[0]);
 		else
 			assert_int_equal(moved[i], first[i]);
 	}
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
 
-	s = snap(c, reg, NULL);	/* it is back: nobody moves */
-	ps = l7_pick_state_new(s);
+	picker_snap(&p, c, NULL);	/* it is back: nobody moves */
 	for (size_t i = 0; i < 8; i++) {
 		struct l7_req_info ri = { .client = (struct sockaddr *)&cl[i] };
 
-		assert_int_equal(pick(farm(s, 1), ps, &ri, NULL, NULL), moved[i]);
+		assert_int_equal(pick(farm(p.s, 1), p.ps, &ri, NULL, NULL), moved[i]);
 	}
-	l7_pick_state_free(ps);
-	l7_snap_put(s);
-	l7_registry_free(reg);
+	picker_close(&p);
 	config_free(c);
 }
 
@@ -871,31 +833,26 @@ static void *worker(void *arg)
 
 static void test_pick_concurrent_workers(void **state)
 {
-	struct config *c = farm_cfg("leastconn", "'sourceIp'", three);
+	struct config *c = farm_cfg3("leastconn", "'sourceIp'", 5, 1, 1);
 	struct sockaddr_storage cl[CLIENTS];
 	struct worker_arg args[WORKERS];
 	pthread_t th[WORKERS];
 	uint32_t want[CLIENTS];
-	struct l7_registry *reg;
-	struct l7_pick_state *ps;
-	struct l7_snap *s;
+	struct picker p;
 	uint64_t total = 0;
 
 	(void)state;
-	assert_int_equal(l7_registry_new(&reg), 0);
-	s = snap(c, reg, NULL);
-	ps = l7_pick_state_new(s);
+	picker_open(&p, c, NULL);
 	for (size_t i = 0; i < CLIENTS; i++) {
 		char ip[32];
 		struct l7_req_info ri = { .client = (struct sockaddr *)&cl[i] };
 
 		snprintf(ip, sizeof(ip), "2001:db8:1::%zx", i);
 		cl[i] = sa(ip, 1);
-		want[i] = pick(farm(s, 1), ps, &ri, NULL, NULL);
+		want[i] = pick(farm(p.s, 1), p.ps, &ri, NULL, NULL);
 	}
-	l7_pick_state_free(ps);
 	for (size_t t = 0; t < WORKERS; t++) {
-		args[t] = (struct worker_arg){ s, cl, want, 0 };
+		args[t] = (struct worker_arg){ p.s, cl, want, 0 };
 		assert_int_equal(pthread_create(&th[t], NULL, worker, &args[t]), 0);
 	}
 	for (size_t t = 0; t < WORKERS; t++) {
@@ -904,11 +861,10 @@ static void test_pick_concurrent_workers(void **state)
 			fail_msg("worker %zu: %u picks not the remembered server", t,
 				 args[t].wrong);
 	}
-	for (size_t i = 0; i < farm(s, 1)->nservers; i++)
-		total += atomic_load(&farm(s, 1)->servers[i].ctr->requests);
+	for (size_t i = 0; i < farm(p.s, 1)->nservers; i++)
+		total += atomic_load(&farm(p.s, 1)->servers[i].ctr->requests);
 	assert_int_equal(total, WORKERS * 200 * CLIENTS);
-	l7_snap_put(s);
-	l7_registry_free(reg);
+	picker_close(&p);
 	config_free(c);
 }
 
@@ -922,7 +878,7 @@ static void test_pick_avoid_never_returned(void **state)
 
 	(void)state;
 	for (size_t b = 0; b < ARRAY_SIZE(balances); b++) {
-		struct config *c = farm_cfg(balances[b], "null", three);
+		struct config *c = farm_cfg3(balances[b], "null", 5, 1, 1);
 		struct l7_registry *reg;
 		struct l7_snap *s, *s1;
 		struct l7_pick_state *ps, *ps1;
@@ -983,7 +939,35 @@ static json_int_t jint(json_t *root, const char *path)
 
 static void test_counters_json(void **state)
 {
-	struct config *c = farm_cfg("roundrobin", "null", three);
+	/* the integers l7_registry_json shows, by path, for what is counted below */
+	static const struct {
+		const char *path;
+		json_int_t want;
+	} ints[] = {
+		{ "connections.client", 5 },
+		{ "connections.backendIdle", 2 },
+		{ "farm.0.farmId", 1 },
+		{ "farm.0.server.1.serverId", 2 },
+		{ "farm.0.server.1.requests", 6 },
+		{ "farm.0.server.1.active", 1 },
+		{ "farm.0.server.1.responses.1xx", 1 },
+		{ "farm.0.server.1.responses.2xx", 2 },
+		{ "farm.0.server.1.responses.3xx", 1 },
+		{ "farm.0.server.1.responses.4xx", 0 },
+		{ "farm.0.server.1.responses.5xx", 1 },
+		{ "farm.0.server.1.responses.other", 1 },
+		{ "farm.0.server.1.latency.count.0", 2 },
+		{ "farm.0.server.1.latency.count.1", 3 },
+		{ "farm.0.server.1.latency.count.10", 3 },	/* <= 1 s */
+		{ "farm.0.server.1.latency.count.11", 4 },	/* <= 2.5 s */
+		{ "farm.0.server.1.latency.count.12", 4 },	/* <= 10 s */
+		{ "farm.0.server.1.latency.total", 5 },
+		{ "farm.0.server.0.requests", 0 },
+		{ "errors.502", 2 },
+		{ "errors.431", 1 },
+		{ "errors.400", 0 },
+	};
+	struct config *c = farm_cfg3("roundrobin", "null", 5, 1, 1);
 	atomic_uint_least64_t conns[3];
 	struct l7_registry *reg;
 	struct l7_counters *k;
@@ -1010,33 +994,18 @@ static void test_counters_json(void **state)
 	l7_count_error(reg, L7_E431);
 	j = l7_registry_json(reg, s, conns);
 	assert_non_null(j);
-	assert_int_equal(jint(j, "connections.client"), 5);
-	assert_int_equal(jint(j, "connections.backendIdle"), 2);
-	assert_int_equal(jint(j, "farm.0.farmId"), 1);
-	assert_int_equal(jint(j, "farm.0.server.1.serverId"), 2);
-	assert_int_equal(jint(j, "farm.0.server.1.requests"), 6);
-	assert_int_equal(jint(j, "farm.0.server.1.active"), 1);
-	assert_int_equal(jint(j, "farm.0.server.1.responses.1xx"), 1);
-	assert_int_equal(jint(j, "farm.0.server.1.responses.2xx"), 2);
-	assert_int_equal(jint(j, "farm.0.server.1.responses.3xx"), 1);
-	assert_int_equal(jint(j, "farm.0.server.1.responses.4xx"), 0);
-	assert_int_equal(jint(j, "farm.0.server.1.responses.5xx"), 1);
-	assert_int_equal(jint(j, "farm.0.server.1.responses.other"), 1);
+	for (size_t i = 0; i < ARRAY_SIZE(ints); i++) {
+		json_int_t got = jint(j, ints[i].path);
+
+		if (got != ints[i].want)
+			fail_msg("%s: expected %lld, got %lld", ints[i].path,
+				 (long long)ints[i].want, (long long)got);
+	}
 	assert_int_equal(json_array_size(jget(j, "farm.0.server.1.latency.le")),
 			 L7_LAT_BUCKETS - 1);
 	assert_true(json_real_value(jget(j, "farm.0.server.1.latency.le.0")) == l7_lat_le[0]);
-	assert_int_equal(jint(j, "farm.0.server.1.latency.count.0"), 2);
-	assert_int_equal(jint(j, "farm.0.server.1.latency.count.1"), 3);
-	assert_int_equal(jint(j, "farm.0.server.1.latency.count.10"), 3);	/* <= 1 s */
-	assert_int_equal(jint(j, "farm.0.server.1.latency.count.11"), 4);	/* <= 2.5 s */
-	assert_int_equal(jint(j, "farm.0.server.1.latency.count.12"), 4);	/* <= 10 s */
-	assert_int_equal(jint(j, "farm.0.server.1.latency.total"), 5);
 	assert_true(fabs(json_real_value(jget(j, "farm.0.server.1.latency.sum")) - 62.001301) <
 		    1e-9);
-	assert_int_equal(jint(j, "farm.0.server.0.requests"), 0);
-	assert_int_equal(jint(j, "errors.502"), 2);
-	assert_int_equal(jint(j, "errors.431"), 1);
-	assert_int_equal(jint(j, "errors.400"), 0);
 	json_decref(j);
 	j = l7_registry_json(reg, NULL, conns);	/* totals only */
 	assert_int_equal(json_array_size(json_object_get(j, "farm")), 0);

@@ -38,9 +38,13 @@ static struct table *verdicts(json_t *stats)
 	return t;
 }
 
+/* The sticky table's RATED (sources it records without a hole) and FULL (sources it could not
+ * record: both their buckets held live clients); "-" for the connection table, which has
+ * neither. */
 static struct table *tables(json_t *stats)
 {
-	static const char *const headers[] = { "TABLE", "ENTRIES", "CAPACITY", NULL };
+	static const char *const headers[] = { "TABLE", "ENTRIES", "CAPACITY", "RATED", "FULL",
+					       NULL };
 	static const char *const names[] = { "sticky", "connections" };
 	struct table *t = table_new(headers);
 
@@ -50,6 +54,8 @@ static struct table *tables(json_t *stats)
 		table_cell(t, "%s", names[i]);
 		table_json(t, json_object_get(tab, "entries"));
 		table_json(t, json_object_get(tab, "capacity"));
+		table_json(t, json_object_get(tab, "rated"));
+		table_json(t, json_object_get(tab, "full"));
 	}
 	return t;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "daemon/addrset.h"
 #include "daemon/announce.h"
 #include "daemon/nl.h"
 
@@ -28,11 +29,6 @@ struct vip {
 	int err;		/* the last route change failed: -errno */
 };
 
-struct addr_set {
-	size_t n, cap;
-	struct cfg_addr *a;
-};
-
 struct announcer {
 	struct nl_sock nl;
 	uint32_t table;
@@ -43,29 +39,6 @@ struct announcer {
 	size_t nvips;
 	struct addr_set routes;	/* the routes installed (ours to remove) */
 };
-
-static ssize_t set_find(const struct addr_set *s, const struct cfg_addr *x)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (cfg_addr_eq(&s->a[i], x))
-			return i;
-	return -1;
-}
-
-static int set_add(struct addr_set *s, const struct cfg_addr *x)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct cfg_addr *a = reallocarray(s->a, cap, sizeof(*a));
-
-		if (!a)
-			return -ENOMEM;
-		s->a = a;
-		s->cap = cap;
-	}
-	s->a[s->n++] = *x;
-	return 0;
-}
 
 /* RTM_NEWROUTE (blackhole, create only: someone else's route for the VIP is left alone) or
  * RTM_DELROUTE of our route for x. */
@@ -118,8 +91,8 @@ static void take_over(const struct nlmsghdr *h, void *arg)
 			dst = true;
 		}
 	}
-	if (dst && table == d->a->table && set_find(&d->a->routes, &x) < 0 && !d->err)
-		d->err = set_add(&d->a->routes, &x);
+	if (dst && table == d->a->table && addr_set_find(&d->a->routes, &x) < 0 && !d->err)
+		d->err = addr_set_add(&d->a->routes, &x);
 }
 
 int announcer_new(struct announcer **out, uint32_t table, uint8_t proto)
@@ -194,15 +167,15 @@ static int announce_apply(struct announcer *a)
 		}
 		pr_info("announce: withdrew %s (%s)", cfg_addr_str(x, text),
 			v ? why_name[why] : "no longer in the config");
-		a->routes.a[i] = a->routes.a[--a->routes.n];
+		addr_set_del(&a->routes, i);
 	}
 	for (size_t i = 0; i < a->nvips; i++) {
 		struct vip *v = &a->vips[i];
 
-		if (vip_why(a, v) != WHY_READY || set_find(&a->routes, &v->addr) >= 0)
+		if (vip_why(a, v) != WHY_READY || addr_set_find(&a->routes, &v->addr) >= 0)
 			continue;
 		err = route_change(a, &v->addr, true);
-		err = err ?: set_add(&a->routes, &v->addr);
+		err = err ?: addr_set_add(&a->routes, &v->addr);
 		if (err) {
 			pr_warn("announce: adding the route of %s to table %u: %s",
 				cfg_addr_str(&v->addr, text), a->table, strerror(-err));
@@ -283,8 +256,8 @@ json_t *announcer_json(const struct announcer *a)
 	for (size_t i = 0; i < a->nvips && vips; i++) {
 		const struct vip *v = &a->vips[i];
 		json_t *o = json_pack("{s:s, s:b, s:s}", "address", cfg_addr_str(&v->addr, text),
-				      "announced", set_find(&a->routes, &v->addr) >= 0, "reason",
-				      why_name[vip_why(a, v)]);
+				      "announced", addr_set_find(&a->routes, &v->addr) >= 0,
+				      "reason", why_name[vip_why(a, v)]);
 
 		if (o && v->err)
 			json_object_set_new(o, "error", json_string(strerror(-v->err)));
@@ -310,7 +283,7 @@ void announcer_free(struct announcer *a, bool keep)
 	if (a->routes.n && !keep)
 		pr_info("announce: withdrew every VIP");
 	nl_close(&a->nl);
-	free(a->routes.a);
+	addr_set_free(&a->routes);
 	free(a->vips);
 	free(a);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "daemon/addrset.h"
 #include "daemon/localroute.h"
 #include "daemon/nl.h"
 
@@ -14,8 +15,7 @@ struct localroutes {
 	struct nl_sock nl;
 	uint32_t tag;		/* the routes' metric: this service's */
 	int lo;
-	size_t n, cap;
-	struct cfg_addr *held;	/* the routes in the kernel that are this service's */
+	struct addr_set held;	/* the routes in the kernel that are this service's */
 };
 
 /* FNV-1a; never 0, the metric of the routes the kernel and operators make. */
@@ -26,29 +26,6 @@ static uint32_t tag_of(const char *name)
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
 	return h ? h : 1;
-}
-
-static struct cfg_addr *held_find(struct localroutes *lr, const struct cfg_addr *v)
-{
-	for (size_t i = 0; i < lr->n; i++)
-		if (cfg_addr_eq(&lr->held[i], v))
-			return &lr->held[i];
-	return NULL;
-}
-
-static int held_add(struct localroutes *lr, const struct cfg_addr *v)
-{
-	if (lr->n == lr->cap) {
-		size_t cap = lr->cap ? lr->cap * 2 : 8;
-		struct cfg_addr *h = reallocarray(lr->held, cap, sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		lr->held = h;
-		lr->cap = cap;
-	}
-	lr->held[lr->n++] = *v;
-	return 0;
 }
 
 static int route_msg(struct localroutes *lr, uint16_t type, uint16_t flags, const struct cfg_addr *v)
@@ -91,7 +68,7 @@ static void found(const struct nlmsghdr *h, void *arg)
 			tag = *(const uint32_t *)RTA_DATA(a) == lr->tag;
 		}
 	}
-	if (dst && tag && !held_find(lr, &v) && held_add(lr, &v))
+	if (dst && tag && addr_set_find(&lr->held, &v) < 0 && addr_set_add(&lr->held, &v))
 		pr_warn("local routes: no memory to take over one of an earlier limpetd");
 }
 
@@ -116,13 +93,14 @@ int localroutes_new(struct localroutes **out, const char *service_name)
 	if (err) {
 		if (lr->lo)
 			nl_close(&lr->nl);
-		free(lr->held);
+		addr_set_free(&lr->held);
 		free(lr);
 		return err;
 	}
-	if (lr->n)
+	if (lr->held.n)
 		pr_info("took over %zu local route%s of http VIPs (proto %d metric %u) left by an "
-			"earlier limpetd", lr->n, lr->n == 1 ? "" : "s", NL_PROTO_LIMPET, lr->tag);
+			"earlier limpetd", lr->held.n, lr->held.n == 1 ? "" : "s", NL_PROTO_LIMPET,
+			lr->tag);
 	*out = lr;
 	return 0;
 }
@@ -150,10 +128,10 @@ int localroutes_add(struct localroutes *lr, const struct config *cfg)
 		const struct cfg_frontend *fe = &lc->frontends[i];
 		const struct cfg_addr *v = &fe->addr;
 
-		if (fe->disabled || held_find(lr, v))
+		if (fe->disabled || addr_set_find(&lr->held, v) >= 0)
 			continue;
 		err = route_msg(lr, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, v);
-		err = err ?: held_add(lr, v);
+		err = err ?: addr_set_add(&lr->held, v);
 		if (err) {
 			pr_err("http VIP %s: adding its local route (table local, dev lo): %s",
 			       cfg_addr_str(v, a), strerror(-err));
@@ -185,14 +163,14 @@ int localroutes_sync(struct localroutes *lr, const struct config *cfg)
 {
 	int first = localroutes_add(lr, cfg), err;
 
-	for (size_t i = 0; i < lr->n;) {
-		err = wanted(cfg, &lr->held[i]) ? 1 : route_drop(lr, &lr->held[i]);
+	for (size_t i = 0; i < lr->held.n;) {
+		err = wanted(cfg, &lr->held.a[i]) ? 1 : route_drop(lr, &lr->held.a[i]);
 		if (err) {
 			first = first ?: err < 0 ? err : 0;
 			i++;
 			continue;
 		}
-		lr->held[i] = lr->held[--lr->n];
+		addr_set_del(&lr->held, i);
 	}
 	return first;
 }
@@ -201,12 +179,12 @@ void localroutes_free(struct localroutes *lr, bool keep)
 {
 	if (!lr)
 		return;
-	if (keep && lr->n)
-		pr_info("leaving %zu local route%s of http VIPs for the next limpetd", lr->n,
-			lr->n == 1 ? "" : "s");
-	for (size_t i = 0; i < lr->n && !keep; i++)
-		route_drop(lr, &lr->held[i]);
+	if (keep && lr->held.n)
+		pr_info("leaving %zu local route%s of http VIPs for the next limpetd", lr->held.n,
+			lr->held.n == 1 ? "" : "s");
+	for (size_t i = 0; i < lr->held.n && !keep; i++)
+		route_drop(lr, &lr->held.a[i]);
 	nl_close(&lr->nl);
-	free(lr->held);
+	addr_set_free(&lr->held);
 	free(lr);
 }

@@ -539,10 +539,22 @@ static int vip_check(const struct dp_vip *v)
 	return 0;
 }
 
+/* After any write to vips: the balancers' copies of its entries (vip_cache) are stale. */
+static int vip_gen_bump(struct dataplane *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.vip_gen);
+	uint32_t zero = 0, gen;
+
+	if (bpf_map_lookup_elem(fd, &zero, &gen))
+		return -errno;
+	gen++;
+	return bpf_map_update_elem(fd, &zero, &gen, BPF_ANY) ? -errno : 0;
+}
+
 int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *v)
 {
 	struct lb_vip val = { .farm = v->farm, .frontend = v->frontend, .flags = v->flags };
-	int fd = bpf_map__fd(dp->skel->maps.vips), err, ignored;
+	int fd = bpf_map__fd(dp->skel->maps.vips), err, ignored, bumped;
 	uint32_t done;
 
 	err = vip_check(v);
@@ -556,7 +568,8 @@ int dataplane_vip_set(struct dataplane *dp, const struct dp_vip *v)
 		pr_warn("vip: installing key %u: %s", done, strerror(-err));
 		vip_keys(v, vip_drop, fd, NULL, done, &ignored);
 	}
-	return err;
+	bumped = vip_gen_bump(dp);
+	return err ?: bumped;
 }
 
 struct vip_set {
@@ -592,6 +605,7 @@ int dataplane_vips_sync(struct dataplane *dp, const struct dp_vip *v, size_t n)
 		return err;
 	err = map_prune(bpf_map__fd(dp->skel->maps.vips), sizeof(struct lb_vip_key), vip_claimed,
 			&set);
+	err = vip_gen_bump(dp) ?: err;
 	/* the bits of addresses left with no key go only now */
 	return err ?: vip_addrs_sync(dp, v, n);
 }

@@ -273,7 +273,7 @@ int dataplane_sticky_recorded(const struct dataplane *dp, uint32_t farm,
 	err = table_walk(bpf_map__fd(dp->skel->maps.sticky), sizeof(uint32_t), sizeof(*t.b),
 			 bucket_copy, &t);
 	for (size_t i = 0; i < n && !err; i++) {
-		uint64_t sh = lb_sticky_hash(lb_hash_addr(src[i], fb->seed), farm);
+		uint64_t sh = lb_sticky_hash(src[i], fb->seed, farm);
 		uint32_t tag = lb_sticky_tag(sh), idx = sh & mask;
 
 		*recorded += bucket_holds(&t.b[idx], tag, fb) ||

@@ -217,6 +217,25 @@ void l7_cli_rebind(struct l7_cli *c)
 		l7_cli_abort(c);
 }
 
+/* The X-Forwarded-For line, the same for all the connection's requests: the start of rq_ins,
+ * which each request's exchange completes (rq_ins_build). */
+static void xff_build(struct l7_cli *c, const struct sockaddr_storage *peer)
+{
+	static const char xff[] = "X-Forwarded-For: ";
+	char *addr = c->rq_ins + sizeof(xff) - 1;
+
+	memcpy(c->rq_ins, xff, sizeof(xff) - 1);
+	if (peer->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, addr,
+			  INET6_ADDRSTRLEN);
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr,
+			  INET6_ADDRSTRLEN);
+	c->rq_xff_len = (uint16_t)strlen(c->rq_ins);
+	memcpy(c->rq_ins + c->rq_xff_len, "\r\n", 2);
+	c->rq_xff_len += 2;
+}
+
 void l7_cli_accept(struct l7_worker *w, struct l7_lsock *ls, int fd,
 		   const struct sockaddr_storage *peer)
 {
@@ -238,12 +257,7 @@ void l7_cli_accept(struct l7_worker *w, struct l7_lsock *ls, int fd,
 	c->w = w;
 	c->peer = *peer;
 	memcpy(&c->local, &ls->addr, ls->addrlen);
-	if (peer->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer_str,
-			  sizeof(c->peer_str));
-	else
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer_str,
-			  sizeof(c->peer_str));
+	xff_build(c, peer);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->next = w->clients.next;
 	c->prev = &w->clients;

@@ -121,7 +121,6 @@ struct l7_cli {
 	struct l7_wsnap *ws;		/* the snapshot its current request uses */
 	const struct l7_listen *ln;	/* its (VIP, port) entry in ws */
 	struct sockaddr_storage peer, local;
-	char peer_str[48];
 	uint8_t st;			/* enum l7_cstate */
 	/* the exchange */
 	bool close_after, set_cookie, retried, stale_retried, lingering, shut;
@@ -134,6 +133,7 @@ struct l7_cli {
 	uint8_t ndrops;
 	struct l7_range drops[L7_DROPS_MAX];
 	struct l7_outq rq, rs;		/* to the backend, to the client */
+	uint16_t rq_xff_len;		/* rq_ins starts with the connection's X-Forwarded-For */
 	uint16_t rq_ins_len, rs_ins_len;
 	char rq_ins[L7_INS_MAX], rs_ins[L7_INS_MAX];
 	struct l7_msg req;

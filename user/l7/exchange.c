@@ -7,7 +7,6 @@
  * that fails before answering gets the request again (xchg_fail says when).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -127,17 +126,30 @@ static int xchg_fail(struct l7_cli *c, int err)
 	return xchg_start(c, s, false);
 }
 
+/* Append s (n bytes) to the lines in buf at *at, if it fits (it always does: the names and
+ * values are bounded well below L7_INS_MAX). memcpy, not snprintf: this runs per request. */
+static void ins_put(char *buf, uint16_t *at, const char *s, size_t n)
+{
+	if (*at + n <= L7_INS_MAX) {
+		memcpy(buf + *at, s, n);
+		*at = (uint16_t)(*at + n);
+	}
+}
+#define INS_LIT(buf, at, lit) ins_put(buf, at, lit, sizeof(lit) - 1)
+
+/* After the X-Forwarded-For line the client's connection keeps (l7_cli_accept). */
 static void rq_ins_build(struct l7_cli *c)
 {
-	const http_parser *hp = &c->req.hp;
-	int n;
+	uint16_t n = c->rq_xff_len;
 
+	if (c->ln->fe->tls_terminated)
+		INS_LIT(c->rq_ins, &n, "X-Forwarded-Proto: https\r\n");
+	else
+		INS_LIT(c->rq_ins, &n, "X-Forwarded-Proto: http\r\n");
 	/* HTTP/1.0 keeps a connection only when asked to: ask the backend so */
-	n = snprintf(c->rq_ins, sizeof(c->rq_ins),
-		     "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n%s", c->peer_str,
-		     c->ln->fe->tls_terminated ? "https" : "http",
-		     hp->http_minor == 0 ? "Connection: keep-alive\r\n" : "");
-	c->rq_ins_len = (uint16_t)n;
+	if (c->req.hp.http_minor == 0)
+		INS_LIT(c->rq_ins, &n, "Connection: keep-alive\r\n");
+	c->rq_ins_len = n;
 }
 
 static void req_path(struct l7_cli *c)
@@ -220,19 +232,24 @@ static int req_more(struct l7_cli *c)
 
 static void rs_ins_build(struct l7_cli *c, bool closing)
 {
-	const struct l7_server *s = c->srv;
-	int n = 0;
+	const struct l7_farm *f = l7_cli_farm(c);
+	uint16_t n = 0;
 
-	if (c->set_cookie)
-		n = snprintf(c->rs_ins, sizeof(c->rs_ins),
-			     "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax%s\r\n",
-			     l7_cli_farm(c)->cookie_name, s->cookie,
-			     c->ln->fe->tls_terminated ? "; Secure" : "");
+	if (c->set_cookie) {
+		INS_LIT(c->rs_ins, &n, "Set-Cookie: ");
+		ins_put(c->rs_ins, &n, f->cookie_name, f->cookie_name_len);
+		INS_LIT(c->rs_ins, &n, "=");
+		ins_put(c->rs_ins, &n, c->srv->cookie, strnlen(c->srv->cookie, L7_COOKIE_LEN));
+		INS_LIT(c->rs_ins, &n, "; Path=/; HttpOnly; SameSite=Lax");
+		if (c->ln->fe->tls_terminated)
+			INS_LIT(c->rs_ins, &n, "; Secure");
+		INS_LIT(c->rs_ins, &n, "\r\n");
+	}
 	if (closing)
-		n += snprintf(c->rs_ins + n, sizeof(c->rs_ins) - n, "Connection: close\r\n");
+		INS_LIT(c->rs_ins, &n, "Connection: close\r\n");
 	else if (c->req.hp.http_minor == 0)
-		n += snprintf(c->rs_ins + n, sizeof(c->rs_ins) - n, "Connection: keep-alive\r\n");
-	c->rs_ins_len = (uint16_t)n;
+		INS_LIT(c->rs_ins, &n, "Connection: keep-alive\r\n");
+	c->rs_ins_len = n;
 }
 
 /* The final response's head: counted, rewritten, queued. */

@@ -2,7 +2,7 @@
 /* Socket reads into a connection's buffer and gathered writes from an output queue. */
 #include <errno.h>
 #include <sys/epoll.h>
-#include <unistd.h>
+#include <sys/socket.h>
 
 #include "l7/engine.h"
 
@@ -24,7 +24,10 @@ void l7_outq_add(struct l7_outq *q, const void *p, size_t len)
 int l7_outq_flush(struct l7_outq *q, struct l7_conn *c)
 {
 	while (q->i < q->n) {
-		ssize_t n = writev(c->fd, &q->v[q->i], q->n - q->i);
+		/* sendmsg, not writev: the socket call skips the VFS layer; MSG_NOSIGNAL: a peer
+		 * gone is EPIPE, never a SIGPIPE */
+		struct msghdr mh = { .msg_iov = &q->v[q->i], .msg_iovlen = q->n - q->i };
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -68,7 +71,7 @@ ssize_t l7_read(struct l7_conn *c, struct l7_buf *b)
 	if (!room)
 		return -ENOBUFS;
 	for (;;) {
-		ssize_t n = read(c->fd, b->d + b->w, room);
+		ssize_t n = recv(c->fd, b->d + b->w, room, 0);	/* no VFS layer, as sendmsg */
 
 		if (n > 0) {
 			b->w += n;
