@@ -81,7 +81,9 @@ t_spread() {
 	[ -z "$why" ]
 }
 
-# downloads (40 MB at 10 MB/s from 6 sources) and a UDP loop run across a's drain
+# downloads (40 MB at 10 MB/s from 6 sources) run across a's drain; then a UDP loop across a
+# second drain (undrain, drain) with no bulk traffic beside it: the downloads fill the veths'
+# rings in bursts, and a datagram dropped there would be the rig's loss, not the drain's
 t_drain() {
 	local i dl=() loop ms onA t0
 	syn_watch "$work/syn1.txt" || why+="synwatch did not start. "
@@ -91,9 +93,6 @@ t_drain() {
 			http://198.18.100.1/bytes/40000000 >"$work/dl$i.txt" 2>&1 &
 		dl+=($!)
 	done
-	(while [ ! -e "$work/stop" ]; do cl_clients udp 198.18.100.1 1 32 1; done) \
-		>"$work/udp.txt" &
-	loop=$!
 	sleep 1
 	t0=$(date +%s%3N)
 	ctl a drain >/dev/null || why+="limpetctl drain failed. "
@@ -107,11 +106,21 @@ t_drain() {
 		[ "$(cat "$work/dl$((i + 1)).txt")" = "40000000 200" ] ||
 			why+="download $((i + 1)): '$(cat "$work/dl$((i + 1)).txt")'. "
 	done
-	touch "$work/stop"
-	wait "$loop"
 	syn_unwatch
 	onA=$(awk '$1 == "ra" && $2 ~ /^198\.19\.64\.12[1-6]$/' "$work/syn1.txt" | wc -l)
-	echo "# $onA of 6 downloads crossed a, the drain moved them to b; $(wc -l <"$work/udp.txt") UDP requests across it, $(unanswered "$work/udp.txt") unanswered"
+	echo "# $onA of 6 downloads crossed a, the drain moved them to b"
+	ctl a undrain >/dev/null || why+="limpetctl undrain failed. "
+	wait_hops 198.18.100.1 "$A $B" >/dev/null || why+="a did not announce again. "
+	(while [ ! -e "$work/stop" ]; do cl_clients udp 198.18.100.1 1 32 1; done) \
+		>"$work/udp.txt" &
+	loop=$!
+	sleep 1
+	ctl a drain >/dev/null || why+="limpetctl drain failed. "
+	wait_hops 198.18.100.1 "$B" >/dev/null || why+="a's next hop still on the route. "
+	sleep 1
+	touch "$work/stop"
+	wait "$loop"
+	echo "# $(wc -l <"$work/udp.txt") UDP requests across the second drain, $(unanswered "$work/udp.txt") unanswered"
 	[ "$(unanswered "$work/udp.txt")" -eq 0 ] || why+="UDP requests lost across the drain. "
 	[ -z "$why" ]
 }
