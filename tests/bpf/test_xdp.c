@@ -695,9 +695,10 @@ static void test_null_flows_stay(void)
 
 enum { V_CENSUS = V_ODD + 1, V_CENSUS_NULL };
 
-/* Backends first..3 as server ids id0 + k (keys no other farm has), behind VIP n. */
-static int census_farm(uint32_t slot, int n, uint8_t stickiness, uint32_t timeout, uint32_t id0,
-		       int first)
+/* Backends first..3 as server ids id0 + k (keys no other farm has), behind VIP n; server
+ * id0 + 1 eligible or not, keeping its flows or not (the applier's LB_SERVER_F_KEEP_FLOWS). */
+static int v4_farm(uint32_t slot, int n, uint8_t stickiness, uint32_t timeout, uint32_t id0,
+		   int first, bool elig1, bool keep1)
 {
 	struct dp_server sv[NBACKENDS];
 	struct dp_farm f = { .slot = slot, .seed = SEED, .timeout = timeout,
@@ -706,11 +707,19 @@ static int census_farm(uint32_t slot, int n, uint8_t stickiness, uint32_t timeou
 
 	for (int k = first; k <= NBACKENDS; k++) {
 		sv[f.nservers] = (struct dp_server){ .id = id0 + k, .family = LB_V4,
-						     .weight = weights[k - 1], .eligible = true };
+						     .weight = weights[k - 1],
+						     .eligible = k > 1 || elig1,
+						     .keep_flows = k == 1 && keep1 };
 		backend_addr(LB_V4, k, sv[f.nservers++].addr);
 	}
 	err = dataplane_farm_set(dp, &f);
 	return err ?: add_vip(LB_V4, n, slot, 80, 80, 0, false);
+}
+
+static int census_farm(uint32_t slot, int n, uint8_t stickiness, uint32_t timeout, uint32_t id0,
+		       int first)
+{
+	return v4_farm(slot, n, stickiness, timeout, id0, first, true, false);
 }
 
 /* The census names, for each server id0 + k, as many entries as packets went to backend k. */
@@ -835,25 +844,11 @@ done:
 
 enum { V_KEEP = V_CENSUS_NULL + 1, V_FORGET, V_FORGET_NULL };
 
-/* Backends 1..3 as servers id0 + k behind VIP n; server id0 + 1 eligible or not, keeping its
- * flows or not (the applier's LB_SERVER_F_KEEP_FLOWS). */
+/* Backends 1..3 behind VIP n, server id0 + 1 eligible or not, keeping its flows or not. */
 static int down_farm(uint32_t slot, int n, uint8_t stickiness, uint32_t id0, bool elig1,
 		     bool keep1)
 {
-	struct dp_server sv[NBACKENDS];
-	struct dp_farm f = { .slot = slot, .seed = SEED, .stickiness = stickiness,
-			     .forwarding = LB_FWD_DSR, .nservers = NBACKENDS, .servers = sv };
-	int err;
-
-	for (int k = 1; k <= NBACKENDS; k++) {
-		sv[k - 1] = (struct dp_server){ .id = id0 + k, .family = LB_V4,
-						.weight = weights[k - 1],
-						.eligible = k > 1 || elig1,
-						.keep_flows = k == 1 && keep1 };
-		backend_addr(LB_V4, k, sv[k - 1].addr);
-	}
-	err = dataplane_farm_set(dp, &f);
-	return err ?: add_vip(LB_V4, n, slot, 80, 80, 0, false);
+	return v4_farm(slot, n, stickiness, 0, id0, 1, elig1, keep1);
 }
 
 static void test_keep_flows(void)

@@ -205,9 +205,27 @@ static void test_proxy_protocol(void **state)
 	assert_string_equal(out, "PROXY TCP4 198.18.0.10 198.18.100.1 40000 80\r\n");
 	n = l7_pp_build(out, 2, (struct sockaddr *)&src, (struct sockaddr *)&dst);
 	assert_int_equal(n, 28);
+	assert_memory_equal(out, "\r\n\r\n\0\r\nQUIT\n", 12);
 	assert_memory_equal(out + 12, "\x21\x11\x00\x0c", 4);
 	assert_memory_equal(out + 16, &src.sin_addr, 4);
-	assert_memory_equal(out + 26, "\x00\x50", 2);
+	assert_memory_equal(out + 20, &dst.sin_addr, 4);
+	assert_memory_equal(out + 24, "\x9c\x40\x00\x50", 4);
+
+	struct sockaddr_in6 src6 = { .sin6_family = AF_INET6, .sin6_port = htons(40000) };
+	struct sockaddr_in6 dst6 = { .sin6_family = AF_INET6, .sin6_port = htons(80) };
+
+	inet_pton(AF_INET6, "2001:db8::10", &src6.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:100::1", &dst6.sin6_addr);
+	n = l7_pp_build(out, 1, (struct sockaddr *)&src6, (struct sockaddr *)&dst6);
+	out[n] = 0;
+	assert_string_equal(out, "PROXY TCP6 2001:db8::10 2001:db8:100::1 40000 80\r\n");
+	n = l7_pp_build(out, 2, (struct sockaddr *)&src6, (struct sockaddr *)&dst6);
+	assert_int_equal(n, 52);
+	assert_memory_equal(out, "\r\n\r\n\0\r\nQUIT\n", 12);
+	assert_memory_equal(out + 12, "\x21\x21\x00\x24", 4);
+	assert_memory_equal(out + 16, &src6.sin6_addr, 16);
+	assert_memory_equal(out + 32, &dst6.sin6_addr, 16);
+	assert_memory_equal(out + 48, "\x9c\x40\x00\x50", 4);
 }
 
 int main(void)

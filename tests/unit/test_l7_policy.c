@@ -368,6 +368,14 @@ static void test_snapshot_farms_and_servers(void **state)
 	assert_int_equal(f2->servers[0].proxy_protocol, 1);
 	l7_cookie_token(key_a, 2, 7, tok);
 	assert_string_equal(f2->servers[0].cookie, tok);
+	{
+		char line[128];
+
+		snprintf(line, sizeof(line), "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax",
+			 L7_COOKIE_NAME_DEFAULT, tok);
+		assert_string_equal(f2->servers[0].set_cookie, line);
+		assert_int_equal(f2->servers[0].set_cookie_len, strlen(line));
+	}
 	for (size_t i = 0; i < f1->nservers; i++)
 		assert_non_null(f1->servers[i].ctr);
 	assert_ptr_not_equal(f1->servers[0].ctr, f1->servers[1].ctr);

@@ -240,7 +240,29 @@ static void per_frontend(struct render *r, const json_t *frontends, enum family 
 	}
 }
 
-/* One series per server of stats.farms[].servers: its field `field`. */
+static const char *const states[] = { "up", "down", "checking", "disabled" };
+
+#define NSTATES (sizeof(states) / sizeof(states[0]))
+
+/* From a server's "state": limpet_server_up, or limpet_server_state, one series per state (1
+ * for the server's) so that a query need not know which states exist. l: the server's three
+ * labels and room for a fourth. */
+static void server_state(struct render *r, enum family f, struct label l[4], const char *state)
+{
+	if (!state)
+		return;
+	if (f == M_SV_UP) {
+		sample(r, f, l, 3, !strcmp(state, "up") || !strcmp(state, "checking") ? "1" : "0");
+		return;
+	}
+	for (size_t k = 0; k < NSTATES; k++) {
+		l[3] = (struct label){ "state", states[k] };
+		sample(r, f, l, 4, strcmp(state, states[k]) ? "0" : "1");
+	}
+}
+
+/* One series per server of stats.farms[].servers: its field `field` ("state" for
+ * limpet_server_up and limpet_server_state). */
 static void per_server(struct render *r, const json_t *farms, enum family f, const char *field)
 {
 	char farm_id[TEXT_LEN], server_id[TEXT_LEN], val[TEXT_LEN];
@@ -253,51 +275,15 @@ static void per_server(struct render *r, const json_t *farms, enum family f, con
 
 		json_array_foreach(json_object_get(farm, "servers"), j, s) {
 			const char *sid = label_text(json_object_get(s, "serverId"), server_id);
-			struct label l[] = {
+			const json_t *v = json_object_get(s, field);
+			struct label l[4] = {
 				{ "layer", layer }, { "farmId", fid }, { "serverId", sid },
 			};
 
-			sample(r, f, l, 3, value_text(json_object_get(s, field), val));
-		}
-	}
-}
-
-static const char *const states[] = { "up", "down", "checking", "disabled" };
-
-#define NSTATES (sizeof(states) / sizeof(states[0]))
-
-/* From each server's "state": limpet_server_up, and limpet_server_state, one series per
- * state (1 for the server's) so that a query need not know which states exist. */
-static void per_server_state(struct render *r, const json_t *farms, enum family f)
-{
-	char farm_id[TEXT_LEN], server_id[TEXT_LEN];
-	const json_t *farm, *s;
-	size_t i, j;
-
-	json_array_foreach(farms, i, farm) {
-		const char *layer = json_string_value(json_object_get(farm, "layer"));
-		const char *fid = label_text(json_object_get(farm, "farmId"), farm_id);
-
-		json_array_foreach(json_object_get(farm, "servers"), j, s) {
-			const char *state = json_string_value(json_object_get(s, "state"));
-			const char *sid = label_text(json_object_get(s, "serverId"), server_id);
-			struct label l[] = {
-				{ "layer", layer }, { "farmId", fid }, { "serverId", sid },
-				{ "state", NULL },
-			};
-			bool up;
-
-			if (!state)
-				continue;
-			up = !strcmp(state, "up") || !strcmp(state, "checking");
-			if (f == M_SV_UP) {
-				sample(r, f, l, 3, up ? "1" : "0");
-				continue;
-			}
-			for (size_t k = 0; k < NSTATES; k++) {
-				l[3].value = states[k];
-				sample(r, f, l, 4, strcmp(state, states[k]) ? "0" : "1");
-			}
+			if (f == M_SV_UP || f == M_SV_STATE)
+				server_state(r, f, l, json_string_value(v));
+			else
+				sample(r, f, l, 3, value_text(v, val));
 		}
 	}
 }
@@ -492,8 +478,8 @@ char *metrics_render(const json_t *status, const json_t *stats)
 	per_server(&r, farms, M_SV_PACKETS, "packets");
 	per_server(&r, farms, M_SV_BYTES, "bytes");
 	per_server(&r, farms, M_SV_ELIGIBLE, "eligible");
-	per_server_state(&r, farms, M_SV_UP);
-	per_server_state(&r, farms, M_SV_STATE);
+	per_server(&r, farms, M_SV_UP, "state");
+	per_server(&r, farms, M_SV_STATE, "state");
 	per_server(&r, farms, M_SV_STICKY, "stickyEntries");
 	verdicts(&r, json_object_get(stats, "verdicts"));
 	gauge(&r, M_STICKY, json_object_get(sticky, "entries"));

@@ -164,9 +164,13 @@ int localroutes_sync(struct localroutes *lr, const struct config *cfg)
 	int first = localroutes_add(lr, cfg), err;
 
 	for (size_t i = 0; i < lr->held.n;) {
-		err = wanted(cfg, &lr->held.a[i]) ? 1 : route_drop(lr, &lr->held.a[i]);
+		if (wanted(cfg, &lr->held.a[i])) {
+			i++;
+			continue;
+		}
+		err = route_drop(lr, &lr->held.a[i]);
 		if (err) {
-			first = first ?: err < 0 ? err : 0;
+			first = first ?: err;
 			i++;
 			continue;
 		}

@@ -14,7 +14,6 @@
  * from the operator's, so that a limpetd taking over from one that kept its dataplane running
  * also takes over (and on SIGTERM removes) the entries that one left.
  */
-#define NEIGH_PROTO_LIMPET NL_PROTO_LIMPET
 
 struct hop {
 	uint8_t family;
@@ -32,13 +31,13 @@ struct neigh_keeper {
 static int route_hop(struct neigh_keeper *nk, uint8_t family, const uint32_t addr[4],
 		     struct hop *hop)
 {
-	struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
-				    .nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST } };
+	struct nl_req r;
 	char buf[NL_BUF];
 	struct nlmsghdr *h;
 	struct rtattr *a;
 	int err, len;
 
+	nl_req_init(&r, RTM_GETROUTE, 0, sizeof(struct rtmsg));
 	r.rt.rtm_family = nl_af(family);
 	r.rt.rtm_dst_len = nl_alen(family) * 8;
 	nl_add_attr(&r, RTA_DST, addr, nl_alen(family));
@@ -66,8 +65,7 @@ enum neigh_owner {
 
 static enum neigh_owner neigh_owner(struct neigh_keeper *nk, const struct hop *hop)
 {
-	struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)),
-				    .nlmsg_type = RTM_GETNEIGH, .nlmsg_flags = NLM_F_REQUEST } };
+	struct nl_req r;
 	char buf[NL_BUF];
 	struct nlmsghdr *h;
 	struct ndmsg *nd;
@@ -75,6 +73,7 @@ static enum neigh_owner neigh_owner(struct neigh_keeper *nk, const struct hop *h
 	bool managed = false, ours = false;
 	int err, len;
 
+	nl_req_init(&r, RTM_GETNEIGH, 0, sizeof(struct ndmsg));
 	r.nd.ndm_family = nl_af(hop->family);
 	r.nd.ndm_ifindex = hop->ifindex;
 	nl_add_attr(&r, NDA_DST, hop->addr, nl_alen(hop->family));
@@ -90,7 +89,7 @@ static enum neigh_owner neigh_owner(struct neigh_keeper *nk, const struct hop *h
 		if (a->rta_type == NDA_FLAGS_EXT)
 			managed = *(uint32_t *)RTA_DATA(a) & NTF_EXT_MANAGED;
 		else if (a->rta_type == NDA_PROTOCOL)
-			ours = *(uint8_t *)RTA_DATA(a) == NEIGH_PROTO_LIMPET;
+			ours = *(uint8_t *)RTA_DATA(a) == NL_PROTO_LIMPET;
 	}
 	if (!managed)
 		return NEIGH_NONE;
@@ -99,15 +98,14 @@ static enum neigh_owner neigh_owner(struct neigh_keeper *nk, const struct hop *h
 
 static int neigh_manage(struct neigh_keeper *nk, const struct hop *hop)
 {
-	struct nl_req r = {
-		.nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)), .nlmsg_type = RTM_NEWNEIGH,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE },
-	};
+	struct nl_req r;
 	uint32_t managed = NTF_EXT_MANAGED;
-	uint8_t proto = NEIGH_PROTO_LIMPET;
+	uint8_t proto = NL_PROTO_LIMPET;
 	char buf[NL_BUF];
 	int err;
 
+	nl_req_init(&r, RTM_NEWNEIGH, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+		    sizeof(struct ndmsg));
 	r.nd.ndm_family = nl_af(hop->family);
 	r.nd.ndm_ifindex = hop->ifindex;
 	r.nd.ndm_state = NUD_NONE;
@@ -177,12 +175,11 @@ void neigh_keeper_free(struct neigh_keeper *nk, bool keep)
 	if (!nk)
 		return;
 	for (size_t i = 0; i < nk->n && !keep; i++) {
-		struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)),
-					    .nlmsg_type = RTM_DELNEIGH,
-					    .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK } };
+		struct nl_req r;
 		char buf[NL_BUF];
 		int err;
 
+		nl_req_init(&r, RTM_DELNEIGH, NLM_F_ACK, sizeof(struct ndmsg));
 		r.nd.ndm_family = nl_af(nk->owned[i].family);
 		r.nd.ndm_ifindex = nk->owned[i].ifindex;
 		nl_add_attr(&r, NDA_DST, nk->owned[i].addr, nl_alen(nk->owned[i].family));

@@ -15,6 +15,7 @@
 #include <linux/rtnetlink.h>
 
 #include "common/log.h"
+#include "daemon/nl.h"
 #include "daemon/preflight.h"
 #include "limpet/abi.h"
 
@@ -168,37 +169,21 @@ static unsigned int metric_mtu(struct rtattr *metrics)
 }
 
 /* The kernel's route to a, as `ip route get` shows it; -errno when there is none. */
-static int route_get(int fd, const struct cfg_addr *a, struct route *rt)
+static int route_get(struct nl_sock *s, const struct cfg_addr *a, struct route *rt)
 {
-	size_t alen = a->family == LB_V4 ? 4 : 16;
-	struct {
-		struct nlmsghdr nh;
-		struct rtmsg rtm;
-		struct rtattr dst;
-		uint32_t addr[4];
-	} req = {
-		.nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)) + RTA_LENGTH(alen),
-			.nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST },
-		.rtm = { .rtm_family = a->family == LB_V4 ? AF_INET : AF_INET6,
-			 .rtm_dst_len = alen * 8 },
-		.dst = { .rta_len = RTA_LENGTH(alen), .rta_type = RTA_DST },
-	};
-	char buf[4096];
-	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	struct nl_req r;
+	char buf[NL_BUF];
+	struct nlmsghdr *h;
 	struct rtmsg *rtm;
-	ssize_t n;
-	int len;
+	int err, len;
 
-	memcpy(req.addr, a->addr, alen);
-	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
-		return -errno;
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n < 0)
-		return -errno;
-	if (!NLMSG_OK(h, n))
-		return -EPROTO;
-	if (h->nlmsg_type == NLMSG_ERROR)
-		return ((struct nlmsgerr *)NLMSG_DATA(h))->error ?: -EPROTO;
+	nl_req_init(&r, RTM_GETROUTE, 0, sizeof(struct rtmsg));
+	r.rt.rtm_family = nl_af(a->family);
+	r.rt.rtm_dst_len = nl_alen(a->family) * 8;
+	nl_add_attr(&r, RTA_DST, a->addr, nl_alen(a->family));
+	h = nl_talk(s, &r, buf, &err);
+	if (!h)
+		return err ?: -EPROTO;
 	rtm = NLMSG_DATA(h);
 	*rt = (struct route){ .type = rtm->rtm_type };
 	len = RTM_PAYLOAD(h);
@@ -229,7 +214,7 @@ static int dev_mtu(int fd, const char *ifname, unsigned int *mtu)
 
 /* What a farm's servers need from the routes: one warning per problem, naming the first
  * server that has it. path: the farm's JSON path ("tcp.farm[0]"). */
-static void check_farm_routes(int fd, const char *path, const struct cfg_farm *f,
+static void check_farm_routes(struct nl_sock *nl, const char *path, const struct cfg_farm *f,
 			      unsigned int client_mtu)
 {
 	char no_route[INET6_ADDRSTRLEN + 64] = "", offlink[INET6_ADDRSTRLEN] = "";
@@ -245,8 +230,8 @@ static void check_farm_routes(int fd, const char *path, const struct cfg_farm *f
 		struct route rt;
 		int err;
 
-		inet_ntop(a->family == LB_V4 ? AF_INET : AF_INET6, a->addr, addr, sizeof(addr));
-		err = route_get(fd, a, &rt);
+		cfg_addr_str(a, addr);
+		err = route_get(nl, a, &rt);
 		if (!err && rt.type != RTN_UNICAST)	/* local, broadcast...: not forwarded */
 			err = rt.type == RTN_LOCAL ? -EADDRINUSE : -ENETUNREACH;
 		if (err) {
@@ -260,7 +245,7 @@ static void check_farm_routes(int fd, const char *path, const struct cfg_farm *f
 				snprintf(offlink, sizeof(offlink), "%s", addr);
 			continue;
 		}
-		if (!if_indextoname(rt.oif, dev) || dev_mtu(fd, dev, &mtu))
+		if (!if_indextoname(rt.oif, dev) || dev_mtu(nl->fd, dev, &mtu))
 			continue;
 		if (rt.mtu)
 			mtu = rt.mtu;
@@ -311,7 +296,8 @@ int preflight_check(const struct config *cfg, char ifnames[][IF_NAMESIZE], int n
 {
 	unsigned int fams = families_needed(cfg), mtu;
 	char path[64];
-	int bad = 0, fd;
+	struct nl_sock nl;
+	int bad = 0, err;
 
 	for (int i = 0; i < n; i++)
 		for (size_t k = 0; k < sizeof(families) / sizeof(families[0]); k++)
@@ -323,22 +309,22 @@ int preflight_check(const struct config *cfg, char ifnames[][IF_NAMESIZE], int n
 		       bad == 1 ? "" : "s");
 		return -EINVAL;
 	}
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0) {
+	err = nl_open(&nl);
+	if (err) {
 		pr_warn("host preflight: netlink: %s; the routes to the servers are not checked",
-			strerror(errno));
+			strerror(-err));
 		return 0;
 	}
-	mtu = client_mtu(fd, ifnames, n);
+	mtu = client_mtu(nl.fd, ifnames, n);
 	for (int l = 0; l < CFG_LAYERS; l++) {
 		if (l == CFG_HTTP)
 			continue;
 		for (size_t i = 0; i < cfg->layer[l].nfarms; i++) {
 			snprintf(path, sizeof(path), "%s.farm[%zu]", cfg_layer_name(l), i);
-			check_farm_routes(fd, path, &cfg->layer[l].farms[i], mtu);
+			check_farm_routes(&nl, path, &cfg->layer[l].farms[i], mtu);
 		}
 	}
-	close(fd);
+	nl_close(&nl);
 	return 0;
 }
 

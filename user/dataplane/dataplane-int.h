@@ -50,8 +50,9 @@ struct dataplane {
 int table_walk(int fd, size_t key_size, size_t val_size,
 	       void (*fn)(void *arg, const void *key, const void *val), void *arg);
 
-/* The digest a farm's book keeps of its map value: equal values, equal digests. */
-uint64_t farm_digest(const struct lb_farm *val);
+/* Note in a farm's book (its nslots set) what it keeps of the map value val: its digest
+ * (equal values, equal digests), timeout, seed and server flags. */
+void book_note_value(struct farm_book *b, const struct lb_farm *val);
 /* Size the sticky table and its summaries (before load): 0 or -errno. */
 int dataplane_sticky_size(struct dataplane *dp, uint32_t buckets);
 /* The vip_addrs bitmap (vipaddrs.c): add the bit of addr; make it hold exactly the VIPs v;

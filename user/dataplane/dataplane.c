@@ -331,7 +331,7 @@ int dataplane_batch_commit(struct dataplane *dp)
 	return err;
 }
 
-uint64_t farm_digest(const struct lb_farm *val)
+static uint64_t farm_digest(const struct lb_farm *val)
 {
 	const uint64_t *w = (const uint64_t *)val;
 	uint64_t h = 0;
@@ -339,6 +339,15 @@ uint64_t farm_digest(const struct lb_farm *val)
 	for (size_t i = 0; i < sizeof(*val) / sizeof(*w); i++)
 		h = lb_mix64(h ^ w[i]) + i;
 	return h;
+}
+
+void book_note_value(struct farm_book *b, const struct lb_farm *val)
+{
+	b->digest = farm_digest(val);
+	b->timeout = val->hdr.timeout;
+	b->seed = val->hdr.seed;
+	for (uint32_t s = 0; s < b->nslots; s++)
+		b->flags[s] = val->servers[s].flags;
 }
 
 /* What a farm is built from: an unchanged input rebuilds nothing (a Maglev table of 65537
@@ -386,12 +395,8 @@ int dataplane_farm_set(struct dataplane *dp, const struct dp_farm *fin)
 	if (err)
 		goto out;
 	err = farm_compile(&f, next, slot_of, val);
-	next->digest = farm_digest(val);
+	book_note_value(next, val);
 	next->input = farm_input(&f);
-	next->timeout = val->hdr.timeout;
-	next->seed = val->hdr.seed;
-	for (uint32_t s = 0; s < next->nslots; s++)
-		next->flags[s] = val->servers[s].flags;
 	/* an unchanged farm is not swapped: each swap waits for an RCU grace period */
 	if (!err && !(prev && prev->digest == next->digest))
 		err = farm_swap(dp, f.slot, val);

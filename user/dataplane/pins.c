@@ -255,10 +255,8 @@ static int book_rebuild(struct dataplane *dp, uint32_t slot, struct lb_farm *val
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->digest = farm_digest(val);
-	b->timeout = val->hdr.timeout;
-	b->seed = val->hdr.seed;
 	b->nslots = val->hdr.nservers;
+	book_note_value(b, val);
 	for (uint32_t s = 0; s < b->nslots; s++) {
 		const struct lb_server *ls = &val->servers[s];
 
@@ -273,7 +271,6 @@ static int book_rebuild(struct dataplane *dp, uint32_t slot, struct lb_farm *val
 		b->id[s] = ls->id;
 		b->key[s] = ls->key;
 		b->stat[s] = ls->stat;
-		b->flags[s] = ls->flags;
 		dp->stat_used[ls->stat] = 1;
 	}
 	dp->farms[slot] = b;

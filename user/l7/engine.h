@@ -325,6 +325,7 @@ void l7_xchg_release(struct l7_cli *c);
 int l7_worker_start(struct l7 *l, struct l7_worker *w, char *err, size_t errlen);
 void l7_worker_stop(struct l7_worker *w);
 void l7_worker_wake(struct l7_worker *w);
+void l7_lcmds_free(struct l7_lcmd *c);
 /* Closed objects are freed after the current batch of events. */
 void l7_conn_dead(struct l7_worker *w, struct l7_conn *c);
 void l7_wsnap_unuse(struct l7_worker *w, struct l7_wsnap *ws);

@@ -232,15 +232,10 @@ static int req_more(struct l7_cli *c)
 
 static void rs_ins_build(struct l7_cli *c, bool closing)
 {
-	const struct l7_farm *f = l7_cli_farm(c);
 	uint16_t n = 0;
 
 	if (c->set_cookie) {
-		INS_LIT(c->rs_ins, &n, "Set-Cookie: ");
-		ins_put(c->rs_ins, &n, f->cookie_name, f->cookie_name_len);
-		INS_LIT(c->rs_ins, &n, "=");
-		ins_put(c->rs_ins, &n, c->srv->cookie, strnlen(c->srv->cookie, L7_COOKIE_LEN));
-		INS_LIT(c->rs_ins, &n, "; Path=/; HttpOnly; SameSite=Lax");
+		ins_put(c->rs_ins, &n, c->srv->set_cookie, c->srv->set_cookie_len);
 		if (c->ln->fe->tls_terminated)
 			INS_LIT(c->rs_ins, &n, "; Secure");
 		INS_LIT(c->rs_ins, &n, "\r\n");

@@ -58,6 +58,10 @@ struct l7_server {
 	bool eligible;			/* may take new clients (l7_eligible_fn) */
 	uint8_t proxy_protocol;		/* 0: none, 1: v1, 2: v2 */
 	char cookie[L7_COOKIE_LEN + 1];	/* its token in this farm */
+	/* "Set-Cookie: NAME=TOKEN; Path=/; HttpOnly; SameSite=Lax": the start of the line a
+	 * response carries for cookie stickiness (the frontend adds "; Secure" and CRLF) */
+	char *set_cookie;
+	size_t set_cookie_len;
 	struct l7_counters *ctr;	/* never NULL */
 };
 

@@ -63,18 +63,6 @@ static int listen_open(const struct sockaddr_storage *a, socklen_t len)
 	return fd;
 }
 
-static void cmds_free(struct l7_lcmd *c)
-{
-	while (c) {
-		struct l7_lcmd *next = c->next;
-
-		if (c->fd >= 0)
-			close(c->fd);
-		free(c);
-		c = next;
-	}
-}
-
 static void addr_name(const struct sockaddr_storage *a, char *out, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -169,7 +157,7 @@ int l7_apply(struct l7 *l, const struct config *cfg, l7_eligible_fn eligible, vo
 		if (!set)
 			snprintf(err, errlen, "l7: out of memory");
 		for (unsigned k = 0; k < l->nworkers; k++)
-			cmds_free(cmds[k]);
+			l7_lcmds_free(cmds[k]);
 		free(set);
 		l7_snap_put(s);
 		return r;

@@ -13,60 +13,50 @@
 static const uint8_t v2_sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
 				    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 
+/* The address bytes of an AF_INET or AF_INET6 socket address, and its port (network order). */
+static const void *sa_ip(const struct sockaddr *sa, uint16_t *port)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		*port = in->sin_port;
+		return &in->sin_addr;
+	}
+	const struct sockaddr_in6 *in6 = (const void *)sa;
+
+	*port = in6->sin6_port;
+	return &in6->sin6_addr;
+}
+
 static size_t pp_v1(char *out, const struct sockaddr *src, const struct sockaddr *dst)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
 	uint16_t sp, dp;
 	int n;
 
-	if (src->sa_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)src, *b = (const void *)dst;
-
-		inet_ntop(AF_INET, &a->sin_addr, s, sizeof(s));
-		inet_ntop(AF_INET, &b->sin_addr, d, sizeof(d));
-		sp = ntohs(a->sin_port);
-		dp = ntohs(b->sin_port);
-	} else {
-		const struct sockaddr_in6 *a = (const void *)src, *b = (const void *)dst;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, s, sizeof(s));
-		inet_ntop(AF_INET6, &b->sin6_addr, d, sizeof(d));
-		sp = ntohs(a->sin6_port);
-		dp = ntohs(b->sin6_port);
-	}
+	inet_ntop(src->sa_family, sa_ip(src, &sp), s, sizeof(s));
+	inet_ntop(src->sa_family, sa_ip(dst, &dp), d, sizeof(d));
 	n = snprintf(out, L7_PP_MAX, "PROXY %s %s %s %u %u\r\n",
-		     src->sa_family == AF_INET ? "TCP4" : "TCP6", s, d, sp, dp);
+		     src->sa_family == AF_INET ? "TCP4" : "TCP6", s, d, ntohs(sp), ntohs(dp));
 	return (size_t)n;
 }
 
+/* Both addresses, then both ports: 12 bytes for IPv4, 36 for IPv6. */
 static size_t pp_v2(char *out, const struct sockaddr *src, const struct sockaddr *dst)
 {
 	uint8_t *p = (uint8_t *)out;
-	uint16_t len;
+	size_t alen = src->sa_family == AF_INET ? 4 : 16;
+	uint16_t len = 2 * alen + 4, sp, dp;
 
 	memcpy(p, v2_sig, sizeof(v2_sig));
 	p[12] = 0x21;	/* version 2, PROXY */
-	if (src->sa_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)src, *b = (const void *)dst;
-
-		p[13] = 0x11;	/* TCP over IPv4 */
-		len = 12;
-		memcpy(p + 16, &a->sin_addr, 4);
-		memcpy(p + 20, &b->sin_addr, 4);
-		memcpy(p + 24, &a->sin_port, 2);
-		memcpy(p + 26, &b->sin_port, 2);
-	} else {
-		const struct sockaddr_in6 *a = (const void *)src, *b = (const void *)dst;
-
-		p[13] = 0x21;	/* TCP over IPv6 */
-		len = 36;
-		memcpy(p + 16, &a->sin6_addr, 16);
-		memcpy(p + 32, &b->sin6_addr, 16);
-		memcpy(p + 48, &a->sin6_port, 2);
-		memcpy(p + 50, &b->sin6_port, 2);
-	}
+	p[13] = alen == 4 ? 0x11 : 0x21;	/* TCP over IPv4 / IPv6 */
 	p[14] = len >> 8;
 	p[15] = len & 0xff;
+	memcpy(p + 16, sa_ip(src, &sp), alen);
+	memcpy(p + 16 + alen, sa_ip(dst, &dp), alen);
+	memcpy(p + 16 + 2 * alen, &sp, 2);
+	memcpy(p + 18 + 2 * alen, &dp, 2);
 	return 16 + len;
 }
 

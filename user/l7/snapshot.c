@@ -91,6 +91,8 @@ static void snap_free(struct l7_snap *s)
 {
 	for (size_t i = 0; i < s->nfarms; i++) {
 		l7_farm_policy_free(s->farms[i].policy);
+		for (size_t j = 0; j < s->farms[i].nservers; j++)
+			free(s->farms[i].servers[j].set_cookie);
 		free(s->farms[i].servers);
 		free((char *)s->farms[i].cookie_name);
 	}
@@ -127,6 +129,7 @@ static int farm_build(struct l7_farm *f, const struct cfg_farm *cf, size_t index
 		struct l7_server *s = &f->servers[j];
 		/* config.h: the server's port, else the farm's, else HTTP's */
 		uint16_t port = cs->port ? cs->port : cf->port ? cf->port : CFG_HTTP_PORT_DEFAULT;
+		int n;
 
 		s->id = cs->id;
 		s->addrlen = sockaddr_set(&s->addr, &cs->addr, port);
@@ -134,6 +137,13 @@ static int farm_build(struct l7_farm *f, const struct cfg_farm *cf, size_t index
 		s->eligible = eligible(arg, cf, cs);
 		s->proxy_protocol = !cs->proxy_protocol ? 0 : !strcmp(cs->proxy_protocol, "v2") ? 2 : 1;
 		l7_cookie_token(key, cf->id, cs->id, s->cookie);
+		n = asprintf(&s->set_cookie, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax",
+			     f->cookie_name, s->cookie);
+		if (n < 0) {
+			s->set_cookie = NULL;
+			return -ENOMEM;
+		}
+		s->set_cookie_len = (size_t)n;
 		s->ctr = l7_registry_counters(reg, cf->id, cs->id);
 		if (!s->ctr)
 			return -ENOMEM;

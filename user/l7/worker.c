@@ -224,11 +224,22 @@ static void dispatch(struct l7_worker *w, struct l7_conn *c, uint32_t ev)
 	}
 }
 
+/* A list of listener changes, freed with the fds it still holds. */
+void l7_lcmds_free(struct l7_lcmd *c)
+{
+	while (c) {
+		struct l7_lcmd *next = c->next;
+
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		c = next;
+	}
+}
+
 /* Everything the worker holds, closed and freed (its thread ends). */
 static void worker_cleanup(struct l7_worker *w)
 {
-	struct l7_lcmd *cmd = w->cmds;
-
 	while (w->clients.next != &w->clients)
 		l7_cli_close(w->clients.next);
 	for (unsigned i = 0; i < L7_POOL_BUCKETS; i++)
@@ -241,14 +252,7 @@ static void worker_cleanup(struct l7_worker *w)
 		close(ls->c.fd);
 		free(ls);
 	}
-	while (cmd) {
-		struct l7_lcmd *next = cmd->next;
-
-		if (cmd->fd >= 0)
-			close(cmd->fd);
-		free(cmd);
-		cmd = next;
-	}
+	l7_lcmds_free(w->cmds);
 	w->cmds = NULL;
 	reap(w);
 	while (w->free_cli) {
